@@ -1,0 +1,29 @@
+"""Synthesizers by name: adding a model is one new module with ``@register``."""
+
+from __future__ import annotations
+
+from synthtab_db.errors import SynthError
+from synthtab_db.models.base import Synthesizer
+
+_MODELS: dict[str, type[Synthesizer]] = {}
+
+
+def register(cls: type[Synthesizer]) -> type[Synthesizer]:
+    _MODELS[cls.name] = cls
+    return cls
+
+
+def get_model(name: str) -> type[Synthesizer]:
+    try:
+        return _MODELS[name.lower()]
+    except KeyError:
+        raise SynthError(f"unknown model {name!r}; available models: {', '.join(available_models())}") from None
+
+
+def available_models() -> list[str]:
+    return sorted(_MODELS)
+
+
+def default_model() -> str:
+    """The best model installed: later models register a higher preference."""
+    return max(_MODELS.values(), key=lambda cls: getattr(cls, "preference", 0)).name
