@@ -1,0 +1,196 @@
+"""Our statements as a small sqlglot dialect on top of DuckDB's.
+
+A script is tokenized once with DuckDB's tokenizer (so ``;`` inside strings,
+``$$…$$`` and comments never split a statement); statements that start with one
+of our lead-ins are parsed into the expression nodes below, everything else is
+handed to DuckDB as its original text, untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlglot import exp
+from sqlglot.dialects.duckdb import DuckDB
+from sqlglot.errors import ParseError as SqlglotParseError
+from sqlglot.errors import TokenError
+from sqlglot.tokens import Token, TokenType
+
+from synthtab_db.errors import ParseError
+
+
+class GenerateSynthetic(exp.Expression):
+    """GENERATE SYNTHETIC FROM <table> | DATABASE [<schema>] … (clauses in any order)."""
+
+    arg_types = {
+        "this": False,  # source table (exp.Table)
+        "database": False,  # True for FROM DATABASE
+        "source_schema": False,  # exp.Identifier for FROM DATABASE <schema>
+        "rows": False,
+        "scale": False,
+        "into": False,  # exp.Table
+        "into_schema": False,  # exp.Identifier
+        "using": False,  # exp.Identifier
+        "where": False,  # condition expression
+        "options": False,  # list of exp.EQ
+    }
+
+
+def _position(token: Token | None) -> str:
+    if token is None or token.token_type == TokenType.SENTINEL:
+        return "at the end of the statement"
+    column = max(1, token.col - len(token.text) + 1)
+    return f"at line {token.line}, column {column}"
+
+
+class SynthParser(DuckDB.Parser):
+    """DuckDB's parser plus our statements; lead-ins are looked up in STATEMENT_LEADS."""
+
+    def _parse_statement(self) -> exp.Expression | None:
+        for words, method in STATEMENT_LEADS.items():
+            if self._match_text_seq(*words):
+                return method(self)
+        return super()._parse_statement()
+
+    # -- errors -----------------------------------------------------------
+    def fail(self, message: str, token: Token | None = None) -> None:
+        raise ParseError(f"{message} {_position(token or self._curr)}")
+
+    def expect(self, *words: str) -> None:
+        if not self._match_text_seq(*words):
+            found = repr(self._curr.text) if self._curr else "end of statement"
+            self.fail(f"expected {' '.join(words)} but found {found}")
+
+    # -- GENERATE SYNTHETIC -------------------------------------------------
+    def parse_generate(self) -> GenerateSynthetic:
+        self.expect("FROM")
+        node = GenerateSynthetic()
+        if self._match_text_seq("DATABASE"):
+            node.set("database", True)
+            if self._curr and not self._at_clause(GENERATE_CLAUSES):
+                node.set("source_schema", self._parse_id_var(any_token=False))
+        else:
+            node.set("this", self.table_name("source table"))
+        self.parse_clauses(node, GENERATE_CLAUSES)
+        return node
+
+    def _at_clause(self, clauses: dict) -> bool:
+        return any(self._match_text_seq(*words, advance=False) for words in clauses)
+
+    def parse_clauses(self, node: exp.Expression, clauses: dict) -> None:
+        """Clauses may come in any order, each at most once."""
+        seen: set[tuple[str, ...]] = set()
+        while self._curr and self._curr.token_type != TokenType.SEMICOLON:
+            words = next((w for w in clauses if self._match_text_seq(*w)), None)
+            if words is None:
+                expected = ", ".join(" ".join(w) for w in clauses)
+                self.fail(f"unexpected {self._curr.text!r} (expected one of: {expected})")
+            if words in seen:
+                self.fail(f"clause {' '.join(words)} given twice")
+            seen.add(words)
+            clauses[words](self, node)
+
+    def table_name(self, what: str) -> exp.Table:
+        if not self._curr or self._curr.token_type == TokenType.L_PAREN:
+            self.fail(f"expected a {what} name")
+        table = self._parse_table_parts()
+        if not isinstance(table, exp.Table) or not table.name:
+            self.fail(f"expected a {what} name")
+        return table
+
+    def number(self, what: str) -> exp.Expression:
+        value = self._parse_unary()
+        if value is None:
+            self.fail(f"{what} expects a number")
+        if not isinstance(value, (exp.Literal, exp.Neg)):
+            self.fail(f"{what} expects a number, not {value.sql('duckdb')!r}", self._prev)
+        return value
+
+    def identifier(self, what: str) -> exp.Identifier:
+        ident = self._parse_id_var(any_token=False)
+        if ident is None:
+            self.fail(f"expected {what}")
+        return ident
+
+    def options(self) -> list[exp.Expression]:
+        if not self._match(TokenType.L_PAREN):
+            self.fail("WITH expects a parenthesised list like (seed = 7)")
+        items = self._parse_csv(self._parse_assignment)
+        if not self._match(TokenType.R_PAREN):
+            self.fail("expected ',' or ')' in the WITH list")
+        for item in items:
+            if not isinstance(item, exp.EQ) or not isinstance(item.this, exp.Column):
+                self.fail(f"WITH items must look like name = value, not {item.sql('duckdb')!r}", self._prev)
+        return items
+
+
+GENERATE_CLAUSES: dict[tuple[str, ...], Callable[[SynthParser, exp.Expression], None]] = {
+    ("ROWS",): lambda p, n: n.set("rows", p.number("ROWS")),
+    ("SCALE",): lambda p, n: n.set("scale", p.number("SCALE")),
+    ("INTO", "SCHEMA"): lambda p, n: n.set("into_schema", p.identifier("a schema name after INTO SCHEMA")),
+    ("INTO",): lambda p, n: n.set("into", p.table_name("target table")),
+    ("USING",): lambda p, n: n.set("using", p.identifier("a model name after USING")),
+    ("WHERE",): lambda p, n: n.set("where", p._parse_disjunction()),
+    ("WITH",): lambda p, n: n.set("options", p.options()),
+}
+
+STATEMENT_LEADS: dict[tuple[str, ...], Callable[[SynthParser], exp.Expression]] = {
+    ("GENERATE", "SYNTHETIC"): SynthParser.parse_generate,
+}
+
+
+class SynthDuckDB(DuckDB):
+    """DuckDB's dialect with our statements; registered with sqlglot as 'synthduckdb'."""
+
+    class Parser(SynthParser):
+        pass
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One statement of a script: either ours (``tree``) or plain SQL (``text``)."""
+
+    text: str
+    tree: exp.Expression | None = None
+
+
+def split_script(sql: str) -> list[Piece]:
+    """Split a script into statements, parsing only ours."""
+    dialect = SynthDuckDB()
+    try:
+        tokens = dialect.tokenize(sql)
+    except TokenError:
+        return [Piece(sql)]  # let DuckDB report on text sqlglot cannot tokenize
+    return [_piece(dialect, sql, chunk) for chunk in _chunks(tokens)]
+
+
+def _chunks(tokens: list[Token]) -> list[list[Token]]:
+    chunks, current = [], []
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            chunks.append(current)
+            current = []
+        else:
+            current.append(token)
+    chunks.append(current)
+    return [c for c in chunks if c]
+
+
+def _is_ours(chunk: list[Token]) -> bool:
+    lead = tuple(t.text.upper() for t in chunk[:2])
+    return any(lead[: len(words)] == words for words in STATEMENT_LEADS)
+
+
+def _piece(dialect: SynthDuckDB, sql: str, chunk: list[Token]) -> Piece:
+    text = sql[chunk[0].start : chunk[-1].end + 1]
+    if not _is_ours(chunk):
+        return Piece(text)
+    parser = dialect.parser()
+    try:
+        (tree,) = parser.parse(chunk, text)
+    except SqlglotParseError as err:
+        detail = err.errors[0] if err.errors else {}
+        where = f" at line {detail.get('line')}, column {detail.get('col')}" if detail else ""
+        raise ParseError(f"malformed statement{where}: {detail.get('description', err)}") from None
+    return Piece(text, tree)
