@@ -9,6 +9,7 @@ SQL expression text (DuckDB dialect).
 
 from __future__ import annotations
 
+import warnings
 from enum import Enum
 
 from pydantic import BaseModel, ConfigDict
@@ -32,6 +33,10 @@ class Kind(str, Enum):
     BLOB = "blob"
     LIST = "list"
     JSON = "json"
+
+
+# TableRef.schema is the natural name; pydantic only warns that it hides the deprecated BaseModel.schema().
+warnings.filterwarnings("ignore", message='Field name "schema"', category=UserWarning)
 
 
 class _Frozen(BaseModel):

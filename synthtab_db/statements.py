@@ -1,0 +1,165 @@
+"""Typed statements: what a parsed tree means, validated once, before any work starts.
+
+Options are pydantic models with ``extra='forbid'`` so an unknown or mistyped key
+is refused with the list of allowed keys; models add their own options through
+``Synthesizer.options_model``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlglot import exp
+
+from synthtab_db.dialect import GenerateSynthetic
+from synthtab_db.errors import SynthError
+from synthtab_db.planner.schema import TableRef
+
+
+class GenerateOptions(BaseModel):
+    """WITH options every GENERATE understands, whatever the model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seed: int | None = None
+    replace: bool = Field(False, description="overwrite an existing target table")
+    append: bool = Field(False, description="add rows to an existing target table")
+    max_rounds: int = Field(10, ge=1, le=1000, description="regeneration rounds for rejected rows")
+    batch_size: int = Field(250_000, ge=100, le=10_000_000, description="rows sampled per batch")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class GenerateStatement(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    source: TableRef | None = None
+    database: bool = False
+    source_schema: str | None = None
+    rows: int | None = None
+    scale: float | None = None
+    into: TableRef | None = None
+    into_schema: str | None = None
+    using: str | None = None
+    where: str | None = None
+    options: GenerateOptions = GenerateOptions()
+    model_options: dict[str, Any] = {}
+
+
+def literal_value(node: exp.Expression) -> Any:
+    """A WITH/ROWS value as Python: numbers, strings, booleans, NULL."""
+    if isinstance(node, exp.Neg):
+        return -literal_value(node.this)
+    if isinstance(node, exp.Boolean):
+        return node.this
+    if isinstance(node, exp.Null):
+        return None
+    if isinstance(node, exp.Literal):
+        return node.this if node.is_string else _number(node.this)
+    if isinstance(node, (exp.Column, exp.Identifier, exp.Var)) and node.name:
+        return node.name  # bare words: device = cpu
+    raise SynthError(f"unsupported value {node.sql('duckdb')!r}: use a number, a string, TRUE/FALSE or NULL")
+
+
+def _number(text: str) -> int | float:
+    value = Decimal(text)
+    return int(value) if value == value.to_integral_value() and "." not in text and "e" not in text.lower() else float(value)
+
+
+def table_ref(node: exp.Table | None) -> TableRef | None:
+    if node is None:
+        return None
+    return TableRef(name=node.name, schema=node.db or None)
+
+
+def _name(node: exp.Expression | None) -> str | None:
+    return node.name if node is not None else None
+
+
+def raw_options(node: exp.Expression) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for item in node.args.get("options") or []:
+        key = item.this.name.lower()
+        if key in options:
+            raise SynthError(f"option {key!r} given twice in WITH")
+        options[key] = literal_value(item.expression)
+    return options
+
+
+def _positive_rows(node: exp.Expression | None) -> int | None:
+    if node is None:
+        return None
+    value = literal_value(node)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise SynthError(f"ROWS must be a positive integer, got {node.sql('duckdb')}")
+    return value
+
+
+def _positive_scale(node: exp.Expression | None) -> float | None:
+    if node is None:
+        return None
+    value = literal_value(node)
+    if not isinstance(value, (int, float)) or value <= 0:
+        raise SynthError(f"SCALE must be a number greater than 0, got {node.sql('duckdb')}")
+    return float(value)
+
+
+def generate_statement(node: GenerateSynthetic) -> GenerateStatement:
+    """Validate the shape of a GENERATE; options are split per model by the engine."""
+    statement = GenerateStatement(
+        source=table_ref(node.this),
+        database=bool(node.args.get("database")),
+        source_schema=_name(node.args.get("source_schema")),
+        rows=_positive_rows(node.args.get("rows")),
+        scale=_positive_scale(node.args.get("scale")),
+        into=table_ref(node.args.get("into")),
+        into_schema=_name(node.args.get("into_schema")),
+        using=_name(node.args.get("using")),
+        where=node.args["where"].sql("duckdb") if node.args.get("where") else None,
+        model_options=raw_options(node),
+    )
+    _check_clauses(statement)
+    return statement
+
+
+def _check_clauses(s: GenerateStatement) -> None:
+    if s.rows is not None and s.scale is not None:
+        raise SynthError("use ROWS or SCALE, not both")
+    if s.database and s.into is not None:
+        raise SynthError("GENERATE SYNTHETIC FROM DATABASE writes INTO SCHEMA <schema>, not INTO <table>")
+    if s.database and not s.into_schema:
+        raise SynthError("GENERATE SYNTHETIC FROM DATABASE needs INTO SCHEMA <schema>")
+    if s.into is not None and s.into_schema is not None:
+        raise SynthError("use INTO <table> or INTO SCHEMA <schema>, not both")
+    if s.database and s.rows is not None:
+        raise SynthError("FROM DATABASE takes SCALE, not ROWS (row counts follow the source)")
+    if s.database and s.where is not None:
+        raise SynthError("WHERE applies to one table, not to FROM DATABASE")
+
+
+def split_options(
+    statement: GenerateStatement, model_options: type[BaseModel] | None
+) -> GenerateStatement:
+    """Common options go to GenerateOptions, the rest to the model's own options model."""
+    common = {k: v for k, v in statement.model_options.items() if k in GenerateOptions.model_fields}
+    rest = {k: v for k, v in statement.model_options.items() if k not in common}
+    allowed = sorted(GenerateOptions.model_fields) + sorted(model_options.model_fields if model_options else ())
+    unknown = [k for k in rest if not model_options or k not in model_options.model_fields]
+    if unknown:
+        model = statement.using or "the model"
+        raise SynthError(f"unknown option {unknown[0]!r} for {model}; allowed options: {', '.join(allowed)}")
+    options = validate_options(GenerateOptions, common)
+    if options.replace and options.append:
+        raise SynthError("options replace and append exclude each other")
+    checked = validate_options(model_options, rest).model_dump() if model_options else {}
+    return statement.model_copy(update={"options": options, "model_options": checked})
+
+
+def validate_options(model: type[BaseModel], values: dict[str, Any]) -> BaseModel:
+    try:
+        return model(**values)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise SynthError(f"option {key!r}: {first['msg']} (got {first.get('input')!r})") from None
