@@ -119,11 +119,11 @@ def generate_statement(node: GenerateSynthetic) -> GenerateStatement:
         where=node.args["where"].sql("duckdb") if node.args.get("where") else None,
         model_options=raw_options(node),
     )
-    _check_clauses(statement)
+    check_clauses(statement)
     return statement
 
 
-def _check_clauses(s: GenerateStatement) -> None:
+def check_clauses(s: GenerateStatement) -> None:
     if s.rows is not None and s.scale is not None:
         raise SynthError("use ROWS or SCALE, not both")
     if s.database and s.into is not None:

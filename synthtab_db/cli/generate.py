@@ -1,0 +1,52 @@
+"""Generate a synthetic copy of one table, or of every table of a schema."""
+
+from __future__ import annotations
+
+import argparse
+
+import synthtab_db
+from synthtab_db.cli.output import print_result
+from synthtab_db.cli.progress import ProgressBars
+from synthtab_db.result import Result
+from synthtab_db.statements import literal_value
+
+NAME = "generate"
+HELP = "generate synthetic rows into a DuckDB database"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("database", help="DuckDB database file")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from", dest="source", metavar="TABLE", help="source table")
+    source.add_argument("--from-database", dest="source_schema", metavar="SCHEMA", help="every table of SCHEMA")
+    parser.add_argument("--rows", type=int, help="rows to generate (default: as many as the source)")
+    parser.add_argument("--scale", type=float, help="multiply the source's row counts")
+    parser.add_argument("--into", metavar="TABLE|SCHEMA", help="target table (or schema with --from-database)")
+    parser.add_argument("--using", metavar="MODEL", help="model name (default: the best installed)")
+    parser.add_argument("--with", dest="options", action="append", default=[], metavar="KEY=VALUE",
+                        help="an option, e.g. --with seed=7 --with replace=true (repeatable)")
+
+
+def _options(pairs: list[str]) -> dict:
+    import sqlglot
+
+    options = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if not key or not _:
+            raise synthtab_db.SynthError(f"--with expects KEY=VALUE, got {pair!r}")
+        options[key.strip().lower()] = literal_value(sqlglot.parse_one(value.strip() or "NULL", read="duckdb"))
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    bars = ProgressBars()
+    with synthtab_db.connect(args.database) as con:
+        con.progress = bars
+        if args.source_schema:
+            result = con.generate_database(args.into, source_schema=args.source_schema, scale=args.scale, using=args.using, **_options(args.options))
+        else:
+            result = con.generate(args.source, rows=args.rows, into=args.into, using=args.using, scale=args.scale, **_options(args.options))
+        bars.close()
+    print_result(Result(result))
+    return 0

@@ -1,0 +1,29 @@
+"""Result sets printed as aligned text tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, list) and value and isinstance(value[0], tuple):
+        return ", ".join(f"{k}: {v}" for k, v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return "" if value is None or value == [] else str(value)
+
+
+def format_table(columns: list[str], rows: list[tuple]) -> str:
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    line = lambda values: "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
+
+
+def print_result(result: Any) -> None:
+    if result is None or not hasattr(result, "description") or result.description is None:
+        return
+    columns = [d[0] for d in result.description]
+    print(format_table(columns, result.fetchall()))

@@ -1,0 +1,77 @@
+"""A DuckDB connection that also understands our statements.
+
+Plain SQL reaches DuckDB as its original text; a script made only of plain SQL is
+passed through in one call, exactly as given.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import duckdb
+import pyarrow as pa
+
+from synthtab_db.dialect import Piece, split_script
+from synthtab_db.result import Result
+from synthtab_db.execute import generate_database_from_python, generate_from_python, run_statement
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+class Connection:
+    """``execute`` / ``sql`` accept DuckDB SQL and GENERATE …; ``duckdb`` is the raw connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, progress: ProgressFn | None = None):
+        self.duckdb = con
+        self.progress = progress
+
+    def execute(self, sql: str, parameters: Any = None) -> Any:
+        pieces = split_script(sql)
+        if not any(p.tree is not None for p in pieces):
+            return self.duckdb.execute(sql, parameters) if parameters is not None else self.duckdb.execute(sql)
+        result: Any = None
+        for piece in pieces:
+            result = self._run(piece)
+        return result
+
+    def _run(self, piece: Piece) -> Any:
+        if piece.tree is None:
+            return self.duckdb.execute(piece.text)
+        return Result(run_statement(self.duckdb, piece.tree, self.progress))
+
+    def sql(self, sql: str) -> duckdb.DuckDBPyRelation | None:
+        pieces = split_script(sql)
+        if len(pieces) == 1 and pieces[0].tree is not None:
+            return self.duckdb.from_arrow(self._run(pieces[0]).arrow())
+        if not any(p.tree is not None for p in pieces):
+            return self.duckdb.sql(sql)
+        result = self.execute(sql)
+        return self.duckdb.from_arrow(result.arrow()) if isinstance(result, Result) else None
+
+    def generate(self, source: str, *, rows: int | None = None, into: str | None = None, using: str | None = None,
+                 where: str | None = None, scale: float | None = None, **options: Any) -> pa.Table:
+        """Python spelling of GENERATE SYNTHETIC FROM <source> …; returns the result set."""
+        return generate_from_python(self.duckdb, source, rows, into, using, where, options, self.progress, scale)
+
+    def generate_database(self, into_schema: str, *, source_schema: str | None = None, scale: float | None = None,
+                          using: str | None = None, **options: Any) -> pa.Table:
+        """Python spelling of GENERATE SYNTHETIC FROM DATABASE [<schema>] INTO SCHEMA <into_schema>."""
+        return generate_database_from_python(self.duckdb, source_schema, into_schema, scale, using, options, self.progress)
+
+    def close(self) -> None:
+        self.duckdb.close()
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.duckdb, name)
+
+
+def connect(database: str = ":memory:", read_only: bool = False, config: dict | None = None, **settings: Any) -> Connection:
+    """Open (or create) a DuckDB database; ``settings`` are DuckDB config options."""
+    merged = dict(config or {}, **settings)
+    return Connection(duckdb.connect(database, read_only=read_only, config=merged))

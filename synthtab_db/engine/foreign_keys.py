@@ -1,0 +1,108 @@
+"""Foreign-key values are drawn from the generated parents, never from a model.
+
+What is learned from the source, per FK: the NULL rate and the children-per-parent
+counts (parents with no children included).  The *main* FK of a child table fixes
+how many rows each generated parent gets; every other FK draws its parent with
+weights drawn from its own count distribution, so skew (a few parents with many
+children) survives.  When a key (PK/UNIQUE) is made of FK columns, draws are
+made without replacement so the key holds by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from synthtab_db.engine.staging import quote
+from synthtab_db.engine.targets import table_expr
+from synthtab_db.planner.schema import ForeignKey, Table, TableRef
+
+
+def _sql_ref(ref: TableRef) -> str:
+    return table_expr(ref).sql("duckdb")
+
+
+@dataclass
+class ForeignKeySampler:
+    fk: ForeignKey
+    null_rate: float
+    counts: np.ndarray  # children per source parent row
+
+    @classmethod
+    def learn(cls, con: duckdb.DuckDBPyConnection, child: Table, source: TableRef, parent: TableRef, fk: ForeignKey) -> "ForeignKeySampler":
+        return cls(fk, learned_null_rate(con, source, fk), _child_counts(con, source, parent, fk))
+
+    def weights(self, n_parents: int, rng: np.random.Generator) -> np.ndarray:
+        """One draw per generated parent from the source's children-per-parent counts."""
+        if self.counts.size == 0 or self.counts.sum() == 0:
+            return np.ones(n_parents)
+        return rng.choice(self.counts, size=n_parents).astype(float)
+
+    def null_mask(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.random(n) < self.null_rate
+
+
+def learned_null_rate(con: duckdb.DuckDBPyConnection, source: TableRef, fk: ForeignKey) -> float:
+    any_null = " OR ".join(f"{quote(c)} IS NULL" for c in fk.columns)
+    value = con.execute(f"SELECT avg(CASE WHEN {any_null} THEN 1.0 ELSE 0.0 END) FROM {_sql_ref(source)}").fetchone()[0]
+    return float(value or 0.0)
+
+
+def _child_counts(con: duckdb.DuckDBPyConnection, source: TableRef, parent: TableRef, fk: ForeignKey) -> np.ndarray:
+    on = " AND ".join(f"p.{quote(r)} = c.{quote(f)}" for f, r in zip(fk.columns, fk.ref_columns))
+    group = ", ".join(f"p.{quote(r)}" for r in fk.ref_columns)
+    rows = con.execute(
+        f"SELECT count(c.{quote(fk.columns[0])}) FROM {_sql_ref(parent)} p "
+        f"LEFT JOIN {_sql_ref(source)} c ON {on} GROUP BY {group}"
+    ).fetchall()
+    return np.array([r[0] for r in rows], dtype=np.int64)
+
+
+def slots_for_main(sampler: ForeignKeySampler, parents: pa.Table, rows: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Parent row index of every child row: exact counts, or ``rows`` drawn by weight."""
+    weights = sampler.weights(parents.num_rows, rng)
+    if rows is None:
+        return np.repeat(np.arange(parents.num_rows), weights.astype(np.int64))
+    if parents.num_rows == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.sort(rng.choice(parents.num_rows, size=rows, p=weights / weights.sum()))
+
+
+def draw_parents(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    total = weights.sum()
+    p = weights / total if total > 0 else None
+    return rng.choice(weights.size, size=n, p=p)
+
+
+def draw_distinct(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n distinct parents, weighted (Gumbel top-k); every parent stays possible."""
+    n = min(n, weights.size)
+    keys = np.log(weights + 1e-3) + rng.gumbel(size=weights.size)
+    return np.argpartition(-keys, n - 1)[:n] if n else np.zeros(0, dtype=np.int64)
+
+
+def draw_grouped_distinct(weights: np.ndarray, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Distinct parents within each group of rows (a key made of the main FK and this FK)."""
+    out = np.empty(groups.size, dtype=np.int64)
+    order = np.argsort(groups, kind="stable")
+    bounds = np.flatnonzero(np.diff(groups[order])) + 1
+    for idx in np.split(order, bounds):
+        picks = draw_distinct(weights, idx.size, rng)
+        out[idx[: picks.size]] = picks
+        out[idx[picks.size :]] = draw_parents(weights, idx.size - picks.size, rng)
+    return out
+
+
+def take_keys(parents: pa.Table, index: np.ndarray, fk: ForeignKey, null: np.ndarray | None = None) -> dict[str, pa.Array]:
+    """The FK columns for rows pointing at ``parents[index]`` (NULL where ``null``)."""
+    taken = parents.take(pa.array(index, type=pa.int64())) if index.size else parents.slice(0, 0)
+    columns = {}
+    for child_col, ref_col in zip(fk.columns, fk.ref_columns):
+        values = taken.column(ref_col).combine_chunks()
+        if null is not None and null.any():
+            values = pa.compute.if_else(pa.array(null), pa.nulls(len(values), values.type), values)
+        columns[child_col] = values
+    return columns

@@ -1,0 +1,198 @@
+"""A GENERATE statement end to end: resolve names, plan, then one transaction.
+
+Everything that can be refused (unknown table, model or option, existing target)
+is refused before the transaction starts; anything that fails inside it rolls
+the whole statement back, so all target tables appear or none do.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from synthtab_db import catalog
+from synthtab_db.engine.table_job import ProgressFn, TableJob, TableResult, generate_table
+from synthtab_db.engine.targets import create_table_sql, table_expr
+from synthtab_db.errors import SynthError
+from synthtab_db.models.registry import default_model, get_model
+from synthtab_db.planner.graph import parent_ref
+from synthtab_db.planner.plan import build_plan
+from synthtab_db.planner.schema import ForeignKey, Schema, Table, TableRef
+from synthtab_db.statements import GenerateStatement, split_options
+
+RESULT_SCHEMA = pa.schema(
+    [
+        ("table", pa.string()),
+        ("source", pa.string()),
+        ("rows", pa.int64()),
+        ("model", pa.string()),
+        ("seconds", pa.float64()),
+        ("rounds", pa.int64()),
+        ("rejected_rows", pa.int64()),
+        ("rejected", pa.map_(pa.string(), pa.int64())),
+    ]
+)
+
+
+def run_generate(con: duckdb.DuckDBPyConnection, statement: GenerateStatement, progress: ProgressFn | None = None) -> pa.Table:
+    model = get_model(statement.using or default_model())
+    statement = split_options(statement, getattr(model, "options_model", None))
+    schema = catalog.read_schema(con)
+    jobs = _jobs(con, schema, statement, model)
+    _refuse_existing_targets(con, jobs, statement)
+    results = _in_transaction(con, lambda: _execute(con, jobs, statement, progress))
+    return _result_table(results)
+
+
+def current_schema(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("SELECT current_schema()").fetchone()[0]
+
+
+def qualify(con: duckdb.DuckDBPyConnection, ref: TableRef) -> TableRef:
+    return ref if ref.schema else TableRef(name=ref.name, schema=current_schema(con))
+
+
+def _source_table(schema: Schema, ref: TableRef) -> Table:
+    try:
+        return schema.table(ref)
+    except KeyError:
+        known = ", ".join(str(t.ref) for t in schema.tables) or "(none)"
+        raise SynthError(f"unknown source table {ref}; tables: {known}") from None
+
+
+def _jobs(con, schema: Schema, statement: GenerateStatement, model) -> list[TableJob]:
+    if statement.database:
+        return _database_jobs(con, schema, statement, model)
+    source = _source_table(schema, qualify(con, statement.source))
+    target = _single_target(con, statement, source)
+    parents = {fk.columns: parent_ref(schema, fk) for fk in source.foreign_keys if not source.is_self_reference(fk)}
+    job = TableJob(
+        table=source, source=source.ref, target=target, rows=statement.rows, scale=statement.scale or 1.0,
+        parents=parents, parent_sources=dict(parents), model=model, model_options=statement.model_options,
+        where=statement.where, append=statement.options.append,
+    )
+    _require_rows(con, job)
+    return [job]
+
+
+def _single_target(con, statement: GenerateStatement, source: Table) -> TableRef:
+    if statement.into is not None:
+        return qualify(con, statement.into)
+    schema = statement.into_schema or source.ref.schema
+    return TableRef(name=f"synth_{source.name}" if not statement.into_schema else source.name, schema=schema)
+
+
+def _require_rows(con, job: TableJob) -> None:
+    if job.rows is None and not _count(con, job.source) and not any(job.parents):
+        raise SynthError(
+            f"source table {job.source} has no rows to learn from; give ROWS <n> to generate from its schema alone"
+        )
+
+
+def _count(con, ref: TableRef) -> int:
+    return con.execute(f"SELECT count(*) FROM {table_expr(ref).sql('duckdb')}").fetchone()[0]
+
+
+def _database_jobs(con, schema: Schema, statement: GenerateStatement, model) -> list[TableJob]:
+    source_schema = statement.source_schema or current_schema(con)
+    members = [t for t in schema.tables if (t.ref.schema or "").lower() == source_schema.lower()]
+    if not members:
+        raise SynthError(f"schema {source_schema!r} has no tables to generate from")
+    if source_schema.lower() == statement.into_schema.lower():
+        raise SynthError(f"INTO SCHEMA {statement.into_schema} is the source schema; choose another schema")
+    sub = Schema(tables=tuple(members))
+    plan = build_plan(sub)
+    target = {t.ref.key(): TableRef(name=t.name, schema=statement.into_schema) for t in members}
+    return [_database_job(sub, schema, sub.table(step.table), target, statement, model) for step in plan.steps]
+
+
+def _database_job(sub: Schema, schema: Schema, table: Table, target: dict, statement, model) -> TableJob:
+    parents, sources = {}, {}
+    for fk in table.foreign_keys:
+        if table.is_self_reference(fk):
+            continue
+        source = parent_ref(schema, fk)
+        sources[fk.columns] = source
+        parents[fk.columns] = target.get(source.key(), source)
+    return TableJob(
+        table=table, source=table.ref, target=target[table.ref.key()], rows=None, scale=statement.scale or 1.0,
+        parents=parents, parent_sources=sources, model=model, model_options=statement.model_options,
+        append=statement.options.append,
+    )
+
+
+def _exists(con, ref: TableRef) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE lower(schema_name) = lower($s) AND lower(table_name) = lower($t)",
+        {"s": ref.schema, "t": ref.name},
+    ).fetchone()
+    return bool(row[0])
+
+
+def _refuse_existing_targets(con, jobs: list[TableJob], statement: GenerateStatement) -> None:
+    opts = statement.options
+    for job in jobs:
+        exists = _exists(con, job.target)
+        if exists and not (opts.replace or opts.append):
+            raise SynthError(f"target table {job.target} already exists; use WITH (replace = true) or WITH (append = true)")
+        if opts.append and not exists:
+            object.__setattr__(job, "append", False)
+        if job.target.key() == job.source.key():
+            raise SynthError(f"target table {job.target} is the source table; choose another INTO")
+
+
+def _execute(con, jobs: list[TableJob], statement: GenerateStatement, progress) -> list[TableResult]:
+    _prepare_targets(con, jobs, statement)
+    seed = statement.options.seed
+    return [
+        generate_table(
+            con, job, seed=None if seed is None else [seed, i], max_rounds=statement.options.max_rounds,
+            batch_size=statement.options.batch_size, progress=progress,
+        )
+        for i, job in enumerate(jobs)
+    ]
+
+
+def _prepare_targets(con, jobs: list[TableJob], statement: GenerateStatement) -> None:
+    for schema in {j.target.schema for j in jobs if j.target.schema}:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {table_expr(TableRef(name=schema)).sql('duckdb')}")
+    if statement.options.replace:
+        for job in reversed(jobs):
+            con.execute(f"DROP TABLE IF EXISTS {table_expr(job.target).sql('duckdb')}")
+    for job in jobs:
+        if not job.append:
+            con.execute(create_table_sql(job.table, job.target, _declared_parent(job)))
+
+
+def _declared_parent(job: TableJob):
+    """DuckDB refuses FKs across schemas: those are still checked in SQL, just not declared."""
+
+    def parent_of(fk: ForeignKey) -> TableRef | None:
+        parent = job.parents.get(fk.columns)
+        if parent is None or (parent.schema or "").lower() != (job.target.schema or "").lower():
+            return None
+        return parent
+
+    return parent_of
+
+
+def _in_transaction(con: duckdb.DuckDBPyConnection, work):
+    con.execute("BEGIN TRANSACTION")
+    try:
+        result = work()
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    return result
+
+
+def _result_table(results: list[TableResult]) -> pa.Table:
+    rows = [
+        {
+            "table": r.table, "source": r.source, "rows": r.rows, "model": r.model, "seconds": round(r.seconds, 3),
+            "rounds": r.rounds, "rejected_rows": sum(r.rejected.values()), "rejected": list(r.rejected.items()),
+        }
+        for r in results
+    ]
+    return pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)

@@ -1,0 +1,282 @@
+"""One table of a plan: learn, then sample → stage → check → accept, in bounded rounds.
+
+Rows rejected by a check are regenerated (a child row keeps its parent slot, so
+children-per-parent counts survive regeneration); when the target count can't
+be reached the statement fails naming the constraint that kept rejecting rows.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from sqlglot import exp
+
+from synthtab_db.checks import CheckContext, compile_checks, condition_check
+from synthtab_db.checks.compile import ROW_ORDER
+from synthtab_db.engine import foreign_keys as fks
+from synthtab_db.engine.roles import column_roles, fk_key_mode
+from synthtab_db.engine.self_reference import insert_accepted
+from synthtab_db.engine.staging import Stage, quote
+from synthtab_db.engine.targets import table_expr
+from synthtab_db.errors import SynthError
+from synthtab_db.keys import choose_key_generator
+from synthtab_db.models.base import Synthesizer
+from synthtab_db.planner.schema import ForeignKey, Table, TableRef
+
+SLOT = "__slot"
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass
+class TableJob:
+    table: Table
+    source: TableRef
+    target: TableRef
+    rows: int | None  # None: from the parents' child counts, or the source size × scale
+    scale: float
+    parents: dict[tuple[str, ...], TableRef]  # FK columns → table holding the parent rows
+    parent_sources: dict[tuple[str, ...], TableRef]  # FK columns → the source's parent table
+    model: type[Synthesizer]
+    model_options: dict[str, Any]
+    where: str | None = None
+    append: bool = False
+
+
+@dataclass
+class TableResult:
+    table: str
+    source: str
+    rows: int
+    model: str
+    seconds: float
+    rounds: int
+    rejected: dict[str, int] = field(default_factory=dict)
+
+
+def _sql(ref: TableRef) -> str:
+    return table_expr(ref).sql("duckdb")
+
+
+def main_foreign_key(job: TableJob, con: duckdb.DuckDBPyConnection) -> ForeignKey | None:
+    """The FK that fixes row counts: NOT NULL first, then the parent with most rows."""
+    candidates = [fk for fk in job.table.foreign_keys if fk.columns in job.parents]
+    if not candidates:
+        return None
+
+    def rank(fk: ForeignKey) -> tuple[int, int]:
+        not_null = all(not job.table.column(c).nullable for c in fk.columns)
+        size = con.execute(f"SELECT count(*) FROM {_sql(job.parent_sources[fk.columns])}").fetchone()[0]
+        return (int(not_null), size)
+
+    return max(candidates, key=rank)
+
+
+class TableRun:
+    """State of one table's generation: fitted model, keys, FK samplers, rounds."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, job: TableJob, seed: int | None, batch_size: int):
+        self.con, self.job, self.batch_size = con, job, batch_size
+        self.rng = np.random.default_rng(seed)
+        self.roles = column_roles(job.table)
+        self.rejected: dict[str, int] = {}
+        self.accepted_table = "__synthtab_accepted"
+
+    # -- learning ---------------------------------------------------------------
+    def learn(self) -> None:
+        data = self.con.sql(f"SELECT * FROM {_sql(self.job.source)}").to_arrow_table()
+        self.source_rows = data.num_rows
+        model_data = data.select(list(self.roles.model))
+        self.model = self.job.model(**self.job.model_options).fit(model_data, self.job.table)
+        self.keygens = {c: choose_key_generator(data.column(c), self.job.table.column(c)) for c in self.roles.keys}
+        self.main = main_foreign_key(self.job, self.con)
+        self.samplers = {
+            fk.columns: fks.ForeignKeySampler.learn(self.con, self.job.table, self.job.source, self.job.parent_sources[fk.columns], fk)
+            for fk in self.job.table.foreign_keys
+            if fk.columns in self.job.parents
+        }
+        self.parent_rows = {cols: self._parent_rows(cols) for cols in self.samplers}
+        self.self_null_rates = {
+            fk.columns: fks.learned_null_rate(self.con, self.job.source, fk)
+            for fk in self.job.table.foreign_keys
+            if self.job.table.is_self_reference(fk)
+        }
+
+    def _parent_rows(self, cols: tuple[str, ...]) -> pa.Table:
+        fk = self.samplers[cols].fk
+        select = ", ".join(quote(c) for c in fk.ref_columns)
+        return self.con.sql(f"SELECT {select} FROM {_sql(self.job.parents[cols])}").to_arrow_table()
+
+    # -- how many rows, and for which parents -------------------------------------
+    def plan_slots(self) -> tuple[int, np.ndarray | None]:
+        job = self.job
+        if self.main is not None:
+            rows = job.rows if job.rows is not None else None
+            sampler = self.samplers[self.main.columns]
+            slots = fks.slots_for_main(sampler, self.parent_rows[self.main.columns], rows, self.rng)
+            if rows is None and job.scale != 1.0 and not self.parent_rows[self.main.columns].num_rows:
+                slots = slots[:0]
+            return slots.size, slots
+        if job.rows is not None:
+            return job.rows, None
+        return int(round(self.source_rows * job.scale)), None
+
+    # -- one batch -------------------------------------------------------------------
+    def batch(self, n: int, slots: np.ndarray | None, row_offset: int) -> pa.Table:
+        seed = int(self.rng.integers(2**63 - 1))
+        columns: dict[str, pa.Array] = dict(zip(self.model_columns(), self._model_sample(n, seed)))
+        columns.update(self._keys(n))
+        columns.update(self._foreign(n, slots))
+        ordered = {c.name: columns[c.name] for c in self.job.table.columns}
+        ordered[ROW_ORDER] = pa.array(np.arange(row_offset, row_offset + n, dtype=np.int64))
+        if slots is not None:
+            ordered[SLOT] = pa.array(slots.astype(np.int64))
+        return pa.table(ordered)
+
+    def model_columns(self) -> tuple[str, ...]:
+        return self.roles.model
+
+    def _model_sample(self, n: int, seed: int) -> list[pa.Array]:
+        if not self.roles.model:
+            return []
+        sample = self.model.sample(n, seed=seed)
+        return [sample.column(c).combine_chunks() for c in self.roles.model]
+
+    def _keys(self, n: int) -> dict[str, pa.Array]:
+        return {c: gen.generate(n, self.rng, existing=self._existing(c)) for c, gen in self.keygens.items()}
+
+    def _existing(self, column: str) -> pa.ChunkedArray:
+        sources = [f"SELECT {quote(column)} AS v FROM {self.accepted_table}"]
+        if self.job.append:
+            sources.append(f"SELECT {quote(column)} AS v FROM {_sql(self.job.target)}")
+        return self.con.sql(" UNION ALL ".join(sources)).to_arrow_table().column("v")
+
+    def _foreign(self, n: int, slots: np.ndarray | None) -> dict[str, pa.Array]:
+        out: dict[str, pa.Array] = {}
+        for fk in self.job.table.foreign_keys:
+            if fk.columns not in self.samplers:
+                out.update(self._nulls(fk, n))
+                continue
+            index = slots if fk is self.main else self._draw(fk, n, slots)
+            null = self.samplers[fk.columns].null_mask(n, self.rng) if fk is not self.main else None
+            out.update(fks.take_keys(self.parent_rows[fk.columns], index, fk, null))
+        return out
+
+    def _nulls(self, fk: ForeignKey, n: int) -> dict[str, pa.Array]:
+        """Self-references and cycle-deferred FKs: NULL now, filled in after acceptance."""
+        return {c: pa.nulls(n, type=pa.int64()) for c in fk.columns}
+
+    def _draw(self, fk: ForeignKey, n: int, slots: np.ndarray | None) -> np.ndarray:
+        parents = self.parent_rows[fk.columns]
+        weights = self.samplers[fk.columns].weights(parents.num_rows, self.rng)
+        if parents.num_rows == 0:
+            raise SynthError(f"table {self.job.target}: parent table {self.job.parents[fk.columns]} has no rows for FOREIGN KEY ({', '.join(fk.columns)})")
+        mode = fk_key_mode(self.job.table, fk, self.main)
+        if mode == "distinct":
+            return fks.draw_distinct(weights, n, self.rng)
+        if mode == "per_parent" and slots is not None:
+            return fks.draw_grouped_distinct(weights, slots, self.rng)
+        return fks.draw_parents(weights, n, self.rng)
+
+
+def generate_table(con: duckdb.DuckDBPyConnection, job: TableJob, *, seed: int | None, max_rounds: int,
+                   batch_size: int, progress: ProgressFn | None = None) -> TableResult:
+    started = time.perf_counter()
+    run = TableRun(con, job, seed, batch_size)
+    stage = _stage(con, job, run)
+    run.learn()
+    total, slots = run.plan_slots()
+    rounds = _rounds(run, stage, total, slots, max_rounds, progress)
+    inserted = insert_accepted(con, job.table, job.target, run.accepted_table, run.self_null_rates, run.rng)
+    stage.close()
+    con.execute(f"DROP TABLE IF EXISTS {run.accepted_table}")
+    return TableResult(str(job.target), str(job.source), inserted, job.model.name, time.perf_counter() - started, rounds, run.rejected)
+
+
+def _stage(con: duckdb.DuckDBPyConnection, job: TableJob, run: TableRun) -> Stage:
+    existing = [exp.to_table(run.accepted_table)]
+    if job.append:
+        existing.append(table_expr(job.target))
+    ctx = CheckContext(existing=tuple(existing), parents={cols: table_expr(ref) for cols, ref in job.parents.items()})
+    checks = compile_checks(job.table, ctx)
+    if job.where:
+        checks.append(condition_check(job.where, ctx))
+    stage = Stage(con, job.table, checks, run.accepted_table)
+    stage.create_accepted(_sql(job.target))
+    return stage
+
+
+def _rounds(run: TableRun, stage: Stage, total: int, slots: np.ndarray | None, max_rounds: int,
+            progress: ProgressFn | None) -> int:
+    state = _Progress(total=total, report=progress, name=str(run.job.target))
+    while state.done < total and state.rounds < max_rounds:
+        state.rounds += 1
+        if slots is not None:
+            slots = _slotted_round(run, stage, slots, state)
+        else:
+            _free_round(run, stage, state)
+    if state.done < total:
+        raise SynthError(_shortfall(run, total, state.done, max_rounds))
+    return state.rounds
+
+
+@dataclass
+class _Progress:
+    total: int
+    report: ProgressFn | None
+    name: str
+    done: int = 0
+    rounds: int = 0
+    offset: int = 0
+    rate: float = 1.0
+
+    def record(self, run: "TableRun", n: int, result) -> None:
+        self.offset += n
+        self.done += result.accepted
+        self.rate = max(result.accepted / n, 0.01) if n else self.rate
+        _merge(run.rejected, result.rejected)
+        if self.report:
+            self.report(self.name, self.done, self.total)
+
+
+def _slotted_round(run: TableRun, stage: Stage, pending: np.ndarray, state: _Progress) -> np.ndarray:
+    """Every pending parent slot gets a row; slots of rejected rows go round again."""
+    again = []
+    for start in range(0, pending.size, run.batch_size):
+        part = pending[start : start + run.batch_size]
+        result = stage.run(run.batch(part.size, part, state.offset), state.total - state.done, [SLOT])
+        state.record(run, part.size, result)
+        if result.failed.num_columns:
+            again.append(result.failed.column(SLOT).to_numpy())
+    return np.concatenate(again) if again else np.zeros(0, dtype=np.int64)
+
+
+def _free_round(run: TableRun, stage: Stage, state: _Progress) -> None:
+    """Oversample by the last acceptance rate, in batches, until enough rows pass."""
+    need = state.total - state.done
+    want = min(int(math.ceil(need / state.rate * (1.1 if state.rate < 1 else 1))), 100 * need)
+    while want > 0 and state.done < state.total:
+        n = min(want, run.batch_size)
+        result = stage.run(run.batch(n, None, state.offset), state.total - state.done, [])
+        state.record(run, n, result)
+        want -= n
+
+
+def _merge(total: dict[str, int], new: dict[str, int]) -> None:
+    for name, count in new.items():
+        total[name] = total.get(name, 0) + count
+
+
+def _shortfall(run: TableRun, total: int, done: int, max_rounds: int) -> str:
+    worst = max(run.rejected.items(), key=lambda kv: kv[1], default=("(none)", 0))
+    detail = ", ".join(f"{k}: {v}" for k, v in sorted(run.rejected.items(), key=lambda kv: -kv[1]))
+    return (
+        f"table {run.job.target}: only {done} of {total} rows satisfy the constraints after {max_rounds} rounds; "
+        f"most rejections from {worst[0]} (rejected rows by constraint: {detail or 'none'}). "
+        "Raise max_rounds, relax the constraint, or ask for fewer rows."
+    )

@@ -1,0 +1,67 @@
+"""Target tables are created with the source's constraints, so DuckDB itself
+enforces them a second time on insert (the staged checks catch violations first)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import sqlglot
+from sqlglot import exp
+
+from synthtab_db.planner.schema import Column, ForeignKey, Key, Table, TableRef
+
+
+def table_expr(ref: TableRef) -> exp.Table:
+    return exp.table_(exp.to_identifier(ref.name, quoted=True), db=exp.to_identifier(ref.schema, quoted=True) if ref.schema else None)
+
+
+def _ids(names: tuple[str, ...]) -> list[exp.Identifier]:
+    return [exp.to_identifier(n, quoted=True) for n in names]
+
+
+def _column_def(column: Column) -> exp.ColumnDef:
+    constraints = []
+    if not column.nullable:
+        constraints.append(exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
+    return exp.ColumnDef(
+        this=exp.to_identifier(column.name, quoted=True),
+        kind=exp.DataType.build(column.type.sql, dialect="duckdb"),
+        constraints=constraints,
+    )
+
+
+def _key(key: Key) -> exp.Expression:
+    if key.primary:
+        return exp.PrimaryKey(expressions=_ids(key.columns))
+    return exp.UniqueColumnConstraint(this=exp.Schema(expressions=_ids(key.columns)))
+
+
+def _foreign_key(fk: ForeignKey, parent: TableRef) -> exp.ForeignKey:
+    reference = exp.Reference(this=exp.Schema(this=table_expr(parent), expressions=_ids(fk.ref_columns)))
+    return exp.ForeignKey(expressions=_ids(fk.columns), reference=reference)
+
+
+def _check(sql: str) -> exp.Expression:
+    return exp.CheckColumnConstraint(this=sqlglot.parse_one(sql, read="duckdb"))
+
+
+def create_table_sql(
+    table: Table,
+    target: TableRef,
+    parent_of: Callable[[ForeignKey], TableRef | None],
+) -> str:
+    """CREATE TABLE for ``target`` shaped like ``table``.
+
+    ``parent_of`` says where each FK's parent now lives (the synthetic parent, or
+    the source parent for a single-table GENERATE); None leaves the FK out (a
+    cycle DuckDB cannot declare).
+    """
+    items: list[exp.Expression] = [_column_def(c) for c in table.columns]
+    items += [_key(k) for k in table.keys]
+    items += [_check(c.sql) for c in table.checks]
+    for fk in table.foreign_keys:
+        parent = target if table.is_self_reference(fk) else parent_of(fk)
+        if parent is not None:
+            items.append(_foreign_key(fk, parent))
+    schema = exp.Schema(this=table_expr(target), expressions=items)
+    return exp.Create(this=schema, kind="TABLE").sql(dialect="duckdb")

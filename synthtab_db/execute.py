@@ -1,0 +1,61 @@
+"""Our statements by node type: adding a statement adds one entry to HANDLERS."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from synthtab_db.dialect import GenerateSynthetic
+from synthtab_db.engine.run import run_generate
+from synthtab_db.errors import SynthError
+from synthtab_db.statements import GenerateStatement, check_clauses, generate_statement, table_ref
+
+Handler = Callable[[duckdb.DuckDBPyConnection, Any, Any], pa.Table]
+
+HANDLERS: dict[type[exp.Expression], Handler] = {
+    GenerateSynthetic: lambda con, tree, progress: run_generate(con, generate_statement(tree), progress),
+}
+
+
+def run_statement(con: duckdb.DuckDBPyConnection, tree: exp.Expression, progress=None) -> pa.Table:
+    handler = HANDLERS.get(type(tree))
+    if handler is None:
+        raise SynthError(f"no handler for statement {type(tree).__name__}")
+    return handler(con, tree, progress)
+
+
+def _positive(name: str, value: Any, kind: type | tuple[type, ...]) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, kind) or value <= 0):
+        raise SynthError(f"{name} must be a positive number{' (integer)' if kind is int else ''}, got {value!r}")
+
+
+def _ref(name: str | None):
+    return table_ref(exp.to_table(name, dialect="duckdb")) if name else None
+
+
+def generate_from_python(con, source: str, rows: int | None = None, into: str | None = None, using: str | None = None,
+                         where: str | None = None, options: dict[str, Any] | None = None, progress=None,
+                         scale: float | None = None) -> pa.Table:
+    """The Python API builds the same typed statement the SQL parser does."""
+    _positive("rows", rows, int)
+    _positive("scale", scale, (int, float))
+    statement = GenerateStatement(
+        source=_ref(source), rows=rows, scale=scale, into=_ref(into), using=using, where=where,
+        model_options={k.lower(): v for k, v in (options or {}).items()},
+    )
+    check_clauses(statement)
+    return run_generate(con, statement, progress)
+
+
+def generate_database_from_python(con, source_schema: str | None, into_schema: str | None, scale: float | None = None,
+                                  using: str | None = None, options: dict[str, Any] | None = None, progress=None) -> pa.Table:
+    _positive("scale", scale, (int, float))
+    statement = GenerateStatement(
+        database=True, source_schema=source_schema, into_schema=into_schema, scale=scale, using=using,
+        model_options={k.lower(): v for k, v in (options or {}).items()},
+    )
+    check_clauses(statement)
+    return run_generate(con, statement, progress)
