@@ -37,7 +37,9 @@ def read_schema(con: _Con, schema: str | None = None, database: str | None = Non
     return Schema(tables=tuple(_table(ref, columns[ref], constraints[ref]) for ref in refs))
 
 
-def table_names(con: _Con, schema: str | None = None, database: str | None = None) -> list[TableRef]:
+def table_names(
+    con: _Con, schema: str | None = None, database: str | None = None
+) -> list[TableRef]:
     """User tables in creation order (``table_oid`` grows as tables are created)."""
     rows = con.execute(
         """

@@ -172,3 +172,24 @@ def test_check_comparison_respects_grouping():
     a = schema_from_ddl("CREATE TABLE t (a BOOL, b BOOL, c BOOL, CHECK ((a OR b) AND c))")
     b = schema_from_ddl("CREATE TABLE t (a BOOL, b BOOL, c BOOL, CHECK (a OR (b AND c)))")
     assert schema_differences(a, b) != []
+
+
+TYPE_ZOO = """
+    CREATE TYPE mood AS ENUM ('sad', 'ok');
+    CREATE TABLE zoo (
+        i8 TINYINT, i16 SMALLINT, i32 INTEGER, i64 BIGINT, i128 HUGEINT, u8 UTINYINT,
+        f4 REAL, f8 DOUBLE PRECISION, d1 NUMERIC, d2 NUMERIC(7), d3 DECIMAL(12,4),
+        s1 TEXT, s2 VARCHAR(9), s3 CHAR(2), b BOOLEAN, dt DATE, t TIME,
+        ts TIMESTAMP, tz TIMESTAMP WITH TIME ZONE, iv INTERVAL, u UUID, bl BYTEA, j JSON,
+        l1 TEXT[], l2 INTEGER[][], m mood
+    );
+"""
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "duckdb"])
+def test_type_zoo_agrees_and_casts(dialect):
+    con = duckdb_with(TYPE_ZOO)
+    from_ddl = schema_from_ddl(TYPE_ZOO, dialect)
+    assert schema_differences(from_ddl, read_schema(con)) == []
+    casts = ", ".join(f"CAST(NULL AS {c.type.sql})" for c in from_ddl.table("zoo").columns)
+    assert con.execute(f"SELECT {casts}").fetchone() == (None,) * 26

@@ -149,7 +149,11 @@ def test_defaults_become_duckdb_sql(dialect):
 
 @pytest.mark.parametrize(
     "declared, sql, precision, scale",
-    [("DECIMAL(10,2)", "DECIMAL(10,2)", 10, 2), ("NUMERIC(7)", "DECIMAL(7,0)", 7, 0), ("NUMERIC", "DECIMAL(18,3)", 18, 3)],
+    [
+        ("DECIMAL(10,2)", "DECIMAL(10,2)", 10, 2),
+        ("NUMERIC(7)", "DECIMAL(7,0)", 7, 0),
+        ("NUMERIC", "DECIMAL(18,3)", 18, 3),
+    ],
 )
 def test_decimal_precision_and_scale(declared, sql, precision, scale):
     col = schema_from_ddl(f"CREATE TABLE t (x {declared})").table("t").column("x").type

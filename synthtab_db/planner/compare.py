@@ -24,13 +24,17 @@ from synthtab_db.planner.schema import ColumnType, ForeignKey, Schema, Table
 
 def schema_differences(a: Schema, b: Schema) -> list[str]:
     """Human-readable differences, empty when the schemas agree."""
-    out = [f"table {t.ref} is only in the first schema" for t in a.tables if not b.has_table(t.ref)]
-    out += [f"table {t.ref} is only in the second schema" for t in b.tables if not a.has_table(t.ref)]
+    out = [f"table {t.ref} is only in the first schema" for t in _missing(a, b)]
+    out += [f"table {t.ref} is only in the second schema" for t in _missing(b, a)]
     for ta in a.tables:
         if b.has_table(ta.ref):
             tb = b.table(ta.ref)
             out += [f"table {ta.ref}: {d}" for d in table_differences(ta, tb, a, b)]
     return out
+
+
+def _missing(have: Schema, other: Schema) -> list[Table]:
+    return [t for t in have.tables if not other.has_table(t.ref)]
 
 
 def table_differences(ta: Table, tb: Table, sa: Schema, sb: Schema) -> list[str]:

@@ -169,15 +169,17 @@ def _default(draft: _Draft, node: exp.Expression, column: str | None, name: str 
     draft.columns[-1]["default"] = node.this.sql(dialect="duckdb")
 
 
-def _inline_reference(draft: _Draft, node: exp.Reference, column: str | None, name: str | None) -> None:
+def _inline_reference(draft: _Draft, node: exp.Reference, column: str | None, name: str | None):
     draft.fks.append(_foreign_key(draft, (column,), node, name))
 
 
-def _table_foreign_key(draft: _Draft, node: exp.ForeignKey, column: str | None, name: str | None) -> None:
+def _table_foreign_key(draft: _Draft, node: exp.ForeignKey, column: str | None, name: str | None):
     draft.fks.append(_foreign_key(draft, _names(node.expressions), node.args["reference"], name))
 
 
-def _foreign_key(draft: _Draft, columns: tuple[str, ...], ref: exp.Reference, name: str | None) -> ForeignKey:
+def _foreign_key(
+    draft: _Draft, columns: tuple[str, ...], ref: exp.Reference, name: str | None
+) -> ForeignKey:
     """Without a column list, ref_columns stay empty until the parent's PK is known."""
     target = ref.this
     ref_columns = _names(target.expressions) if isinstance(target, exp.Schema) else ()

@@ -129,13 +129,25 @@ def _enum(dt: exp.DataType, enums: Enums) -> ColumnType:
 
 
 def _user_defined(dt: exp.DataType, enums: Enums) -> ColumnType:
-    """Only ENUM types declared in the same DDL are known user-defined types."""
+    """An ENUM declared in the same DDL, or a DuckDB type name that another dialect
+    does not know (``UTINYINT`` read as PostgreSQL)."""
     kind = dt.args.get("kind")
     name = kind.sql() if isinstance(kind, exp.Expression) else str(kind)
     for key in (name.lower(), name.lower().rsplit(".", 1)[-1]):
         if key in enums:
             return enum_type(enums[key])
-    raise UnsupportedType(f"unsupported type {name} (not a known ENUM type)")
+    builtin = _duckdb_builtin(name)
+    if builtin is None:
+        raise UnsupportedType(f"unsupported type {name} (not a known ENUM type)")
+    return column_type_from_sqlglot(builtin)
+
+
+def _duckdb_builtin(name: str) -> exp.DataType | None:
+    try:
+        dt = exp.DataType.build(name, dialect="duckdb")
+    except Exception:  # not a type name at all
+        return None
+    return None if dt.this == T.USERDEFINED else dt
 
 
 def enum_type(labels: tuple[str, ...]) -> ColumnType:
