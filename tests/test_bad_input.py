@@ -1,0 +1,62 @@
+"""Bad input: a clear error naming what is wrong, and the database exactly as it was."""
+
+from __future__ import annotations
+
+import pytest
+
+import synthtab_db
+
+
+def snapshot(con):
+    tables = con.execute("SELECT schema_name, table_name, estimated_size FROM duckdb_tables() ORDER BY ALL").fetchall()
+    schemas = con.execute("SELECT schema_name FROM duckdb_schemas() WHERE NOT internal ORDER BY ALL").fetchall()
+    return tables, schemas
+
+
+@pytest.fixture
+def db(con):
+    con.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, age INTEGER, city VARCHAR)")
+    con.execute("INSERT INTO people SELECT i, 20 + i % 50, ['a', 'b'][1 + i % 2] FROM range(50) t(i)")
+    con.execute("CREATE TABLE existing (x INTEGER)")
+    return con
+
+
+@pytest.mark.parametrize(
+    "sql, message",
+    [
+        ("GENERATE SYNTHETIC FROM nosuch", r"unknown source table main\.nosuch"),
+        ("GENERATE SYNTHETIC FROM people USING nosuchmodel", r"unknown model 'nosuchmodel'; available models: .*copula"),
+        ("GENERATE SYNTHETIC FROM people WITH (colour = 'red')", r"unknown option 'colour'.*allowed options: .*seed"),
+        ("GENERATE SYNTHETIC FROM people WITH (max_rounds = 0)", r"option 'max_rounds'"),
+        ("GENERATE SYNTHETIC FROM people WITH (seed = 'abc')", r"option 'seed'"),
+        ("GENERATE SYNTHETIC FROM people ROWS 0", r"ROWS must be a positive integer"),
+        ("GENERATE SYNTHETIC FROM people ROWS 1.5", r"ROWS must be a positive integer"),
+        ("GENERATE SYNTHETIC FROM people SCALE 0", r"SCALE must be a number greater than 0"),
+        ("GENERATE SYNTHETIC FROM people INTO existing", r"target table main\.existing already exists; use WITH \(replace = true\)"),
+        ("GENERATE SYNTHETIC FROM DATABASE nosuchschema INTO SCHEMA s", r"schema 'nosuchschema' has no tables"),
+        ("GENERATE SYNTHETIC FROM people INTO people", r"already exists|is the source table"),
+        ("GENERATE SYNTHETIC FROM people WITH (replace = true, append = true)", r"replace and append"),
+        ("GENERATE SYNTHETIC people", r"expected FROM .* at line 1, column 20"),
+    ],
+)
+def test_bad_input_is_refused_and_changes_nothing(db, sql, message):
+    before = snapshot(db)
+    with pytest.raises(synthtab_db.SynthError, match=message):
+        db.execute(sql)
+    assert snapshot(db) == before
+
+
+def test_unsupported_column_type_names_table_and_column(con):
+    con.execute("CREATE TABLE odd (id INTEGER, m MAP(VARCHAR, INTEGER))")
+    con.execute("INSERT INTO odd VALUES (1, MAP {'a': 1})")
+    before = snapshot(con)
+    with pytest.raises(synthtab_db.SynthError, match=r"odd.*\bm\b.*MAP"):
+        con.execute("GENERATE SYNTHETIC FROM odd ROWS 5")
+    assert snapshot(con) == before
+
+
+def test_plain_sql_errors_are_duckdb_errors(con):
+    import duckdb
+
+    with pytest.raises(duckdb.Error):
+        con.execute("SELEC 1")
