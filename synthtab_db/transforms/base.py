@@ -1,0 +1,96 @@
+"""The contract every column transform follows (RDT-style fit / forward / reverse).
+
+A transform learns one column's marginal and maps it to what a model works on
+(normal scores for ordered kinds, frequency-ordered codes for categories), and
+back to Arrow values typed for the column's kind.  NULLs are not its business:
+``forward`` leaves them as NaN / -1 and ``reverse`` takes a NULL mask, because
+the missingness pattern is a variable of its own (see ``nulls.NullIndicator``)
+that models learn jointly with the values.
+
+A column with no non-null values is fitted on a sample drawn from its schema
+(type, CHECK bounds), so schema-only generation is the same code path.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+
+from synthtab_db.planner.schema import Column, Kind
+from synthtab_db.transforms.bounds import Bounds
+from synthtab_db.transforms.schema_only import schema_values
+
+#: Rows drawn from the schema to fit a column that has no data.
+SCHEMA_SAMPLE = 4096
+
+
+def as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous Arrow array (models hand in table columns, which are chunked)."""
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    return values
+
+
+class ColumnTransform(ABC):
+    """fit on a column, forward to model space, reverse to Arrow values."""
+
+    name: ClassVar[str]
+    kinds: ClassVar[tuple[Kind, ...]]
+    categorical: ClassVar[bool]  # forward gives codes (True) or normal scores (False)
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, **options: Any) -> None:
+        self.options = {key: options.get(key, value) for key, value in self.defaults.items()}
+        self.seed = int(options.get("seed") or 0)
+        self.schema_only = False
+
+    def fit(self, values: pa.Array | pa.ChunkedArray, column: Column, bounds: Bounds | None = None) -> "ColumnTransform":
+        """Learn the non-null values' distribution (or the schema's, when there are none)."""
+        self.column, self.bounds = column, bounds or Bounds()
+        present = as_array(values).drop_null()
+        self.schema_only = len(present) == 0
+        if self.schema_only:
+            rng = np.random.default_rng([self.seed, 0x5C4E3A])
+            present = schema_values(column.type, self.bounds, SCHEMA_SAMPLE, rng)
+        self._fit(present)
+        return self
+
+    @abstractmethod
+    def _fit(self, present: pa.Array) -> None:
+        ...
+
+    @abstractmethod
+    def forward(self, values: pa.Array | pa.ChunkedArray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Model space: normal scores (NaN for NULL) or codes (-1 for NULL)."""
+
+    @abstractmethod
+    def reverse(self, data: np.ndarray, rng: np.random.Generator | None = None,
+                nulls: np.ndarray | None = None) -> pa.Array:
+        """Arrow values of the column's output type; ``nulls`` marks rows to leave NULL."""
+
+    def _rng(self, rng: np.random.Generator | None) -> np.random.Generator:
+        return rng if rng is not None else np.random.default_rng(self.seed)
+
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """JSON-safe settings plus numeric arrays; see ``from_state``."""
+        meta = {"name": self.name, "options": self.options, "seed": self.seed, "schema_only": self.schema_only}
+        return meta, self._arrays()
+
+    @classmethod
+    def from_state(cls, column: Column, bounds: Bounds, meta: dict[str, Any],
+                   arrays: dict[str, np.ndarray]) -> "ColumnTransform":
+        transform = cls(seed=meta["seed"], **meta["options"])
+        transform.column, transform.bounds, transform.schema_only = column, bounds, meta["schema_only"]
+        transform._load(arrays)
+        return transform
+
+    @abstractmethod
+    def _arrays(self) -> dict[str, np.ndarray]:
+        ...
+
+    @abstractmethod
+    def _load(self, arrays: dict[str, np.ndarray]) -> None:
+        ...
