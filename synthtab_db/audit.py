@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
+from synthtab_db.duck import first_row
 from synthtab_db import catalog
 from synthtab_db.engine.staging import quote
 from synthtab_db.planner.schema import Table
@@ -52,5 +53,5 @@ def audit_schema(con: duckdb.DuckDBPyConnection, schema: str, constraints_from: 
     found = {}
     for table in catalog.read_schema(con, schema=constraints_from or schema).tables:
         for label, query in _violations(table, schema).items():
-            found[f"{table.name}: {label}"] = int(con.execute(query).fetchone()[0])
+            found[f"{table.name}: {label}"] = int(first_row(con, query)[0])
     return found

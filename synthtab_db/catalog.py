@@ -19,6 +19,7 @@ from typing import Callable
 
 import duckdb
 
+from synthtab_db.duck import first_row
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import Check, Column, ForeignKey, Key, Schema, Table, TableRef
 from synthtab_db.planner.types import UnsupportedType, column_type_from_duckdb
@@ -54,7 +55,7 @@ def table_names(
 
 
 def _current_database(con: _Con) -> str:
-    return con.execute("SELECT current_database()").fetchone()[0]
+    return first_row(con, "SELECT current_database()")[0]
 
 
 def _columns(con: _Con, database: str) -> dict[TableRef, list[Column]]:

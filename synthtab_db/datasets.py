@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from synthtab_db.duck import first_row, run_sql
 from synthtab_db.engine.staging import quote
 from synthtab_db.planner.ddl import schema_from_ddl
 from synthtab_db.planner.schema import Table
@@ -22,7 +23,7 @@ def load_relational(con: duckdb.DuckDBPyConnection, folder: str | Path) -> list[
     """Create the folder's tables in the current schema and load their CSVs."""
     folder = Path(folder)
     ddl = (folder / "schema.sql").read_text()
-    con.execute(ddl)
+    run_sql(con, ddl)
     schema = schema_from_ddl(ddl, dialect="postgres")
     for table in schema.tables:
         _load_table(con, table, folder / f"{table.name}.csv")
@@ -33,26 +34,26 @@ def _load_table(con: duckdb.DuckDBPyConnection, table: Table, csv: Path) -> None
     name = quote(table.name)
     self_fk = next((fk for fk in table.foreign_keys if table.is_self_reference(fk)), None)
     if self_fk is None:
-        con.execute(f"COPY {name} FROM '{csv}' (HEADER, NULL '', ALLOW_QUOTED_NULLS false)")
+        run_sql(con, f"COPY {name} FROM '{csv}' (HEADER, NULL '', ALLOW_QUOTED_NULLS false)")
         return
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM {name} LIMIT 0")
-    con.execute(f"COPY {STAGE} FROM '{csv}' (HEADER, NULL '', ALLOW_QUOTED_NULLS false)")
+    run_sql(con, f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM {name} LIMIT 0")
+    run_sql(con, f"COPY {STAGE} FROM '{csv}' (HEADER, NULL '', ALLOW_QUOTED_NULLS false)")
     _insert_levels(con, name, self_fk.columns[0], self_fk.ref_columns[0])
-    con.execute(f"DROP TABLE {STAGE}")
+    run_sql(con, f"DROP TABLE {STAGE}")
 
 
 def _insert_levels(con: duckdb.DuckDBPyConnection, name: str, fk: str, ref: str) -> None:
-    con.execute(f"INSERT INTO {name} SELECT * FROM {STAGE} WHERE {quote(fk)} IS NULL")
+    run_sql(con, f"INSERT INTO {name} SELECT * FROM {STAGE} WHERE {quote(fk)} IS NULL")
     while True:
-        before = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
-        con.execute(
+        before = first_row(con, f"SELECT count(*) FROM {name}")[0]
+        run_sql(con, 
             f"INSERT INTO {name} SELECT s.* FROM {STAGE} s WHERE s.{quote(fk)} IN (SELECT {quote(ref)} FROM {name}) "
             f"AND s.{quote(ref)} NOT IN (SELECT {quote(ref)} FROM {name})"
         )
-        if con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] == before:
+        if first_row(con, f"SELECT count(*) FROM {name}")[0] == before:
             return
 
 
 def load_csv(con: duckdb.DuckDBPyConnection, table: str, csv: str | Path) -> None:
     """A single CSV as a table, types inferred by DuckDB."""
-    con.execute(f"CREATE TABLE {quote(table)} AS SELECT * FROM read_csv($path, header = true)", {"path": str(csv)})
+    run_sql(con, f"CREATE TABLE {quote(table)} AS SELECT * FROM read_csv($path, header = true)", {"path": str(csv)})

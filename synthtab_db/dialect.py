@@ -82,12 +82,13 @@ class SynthParser(DuckDB.Parser):
         """Clauses may come in any order, each at most once."""
         seen: set[tuple[str, ...]] = set()
         while self._curr and self._curr.token_type != TokenType.SEMICOLON:
+            start = self._curr
             words = next((w for w in clauses if self._match_text_seq(*w)), None)
             if words is None:
                 expected = ", ".join(" ".join(w) for w in clauses)
                 self.fail(f"unexpected {self._curr.text!r} (expected one of: {expected})")
             if words in seen:
-                self.fail(f"clause {' '.join(words)} given twice")
+                self.fail(f"clause {' '.join(words)} given twice", start)
             seen.add(words)
             clauses[words](self, node)
 

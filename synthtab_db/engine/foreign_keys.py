@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from synthtab_db.duck import first_row
 from synthtab_db.engine.staging import quote
 from synthtab_db.engine.targets import table_expr
 from synthtab_db.planner.schema import ForeignKey, Table, TableRef
@@ -47,7 +48,7 @@ class ForeignKeySampler:
 
 def learned_null_rate(con: duckdb.DuckDBPyConnection, source: TableRef, fk: ForeignKey) -> float:
     any_null = " OR ".join(f"{quote(c)} IS NULL" for c in fk.columns)
-    value = con.execute(f"SELECT avg(CASE WHEN {any_null} THEN 1.0 ELSE 0.0 END) FROM {_sql_ref(source)}").fetchone()[0]
+    value = first_row(con, f"SELECT avg(CASE WHEN {any_null} THEN 1.0 ELSE 0.0 END) FROM {_sql_ref(source)}")[0]
     return float(value or 0.0)
 
 

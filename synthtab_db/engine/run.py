@@ -10,11 +10,12 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from synthtab_db.duck import first_row, run_sql
 from synthtab_db import catalog
 from synthtab_db.engine.table_job import ProgressFn, TableJob, TableResult, generate_table
 from synthtab_db.engine.targets import create_table_sql, table_expr
 from synthtab_db.errors import SynthError
-from synthtab_db.models.registry import default_model, get_model
+from synthtab_db.models import default_model, get_model
 from synthtab_db.planner.graph import parent_ref
 from synthtab_db.planner.plan import build_plan
 from synthtab_db.planner.schema import ForeignKey, Schema, Table, TableRef
@@ -45,7 +46,7 @@ def run_generate(con: duckdb.DuckDBPyConnection, statement: GenerateStatement, p
 
 
 def current_schema(con: duckdb.DuckDBPyConnection) -> str:
-    return con.execute("SELECT current_schema()").fetchone()[0]
+    return first_row(con, "SELECT current_schema()")[0]
 
 
 def qualify(con: duckdb.DuckDBPyConnection, ref: TableRef) -> TableRef:
@@ -90,7 +91,7 @@ def _require_rows(con, job: TableJob) -> None:
 
 
 def _count(con, ref: TableRef) -> int:
-    return con.execute(f"SELECT count(*) FROM {table_expr(ref).sql('duckdb')}").fetchone()[0]
+    return first_row(con, f"SELECT count(*) FROM {table_expr(ref).sql('duckdb')}")[0]
 
 
 def _database_jobs(con, schema: Schema, statement: GenerateStatement, model) -> list[TableJob]:
@@ -122,10 +123,11 @@ def _database_job(sub: Schema, schema: Schema, table: Table, target: dict, state
 
 
 def _exists(con, ref: TableRef) -> bool:
-    row = con.execute(
+    row = first_row(
+        con,
         "SELECT count(*) FROM duckdb_tables() WHERE lower(schema_name) = lower($s) AND lower(table_name) = lower($t)",
         {"s": ref.schema, "t": ref.name},
-    ).fetchone()
+    )
     return bool(row[0])
 
 
@@ -155,13 +157,13 @@ def _execute(con, jobs: list[TableJob], statement: GenerateStatement, progress) 
 
 def _prepare_targets(con, jobs: list[TableJob], statement: GenerateStatement) -> None:
     for schema in {j.target.schema for j in jobs if j.target.schema}:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {table_expr(TableRef(name=schema)).sql('duckdb')}")
+        run_sql(con, f"CREATE SCHEMA IF NOT EXISTS {table_expr(TableRef(name=schema)).sql('duckdb')}")
     if statement.options.replace:
         for job in reversed(jobs):
-            con.execute(f"DROP TABLE IF EXISTS {table_expr(job.target).sql('duckdb')}")
+            run_sql(con, f"DROP TABLE IF EXISTS {table_expr(job.target).sql('duckdb')}")
     for job in jobs:
         if not job.append:
-            con.execute(create_table_sql(job.table, job.target, _declared_parent(job)))
+            run_sql(con, create_table_sql(job.table, job.target, _declared_parent(job)))
 
 
 def _declared_parent(job: TableJob):
@@ -177,13 +179,13 @@ def _declared_parent(job: TableJob):
 
 
 def _in_transaction(con: duckdb.DuckDBPyConnection, work):
-    con.execute("BEGIN TRANSACTION")
+    run_sql(con, "BEGIN TRANSACTION")
     try:
         result = work()
     except BaseException:
-        con.execute("ROLLBACK")
+        run_sql(con, "ROLLBACK")
         raise
-    con.execute("COMMIT")
+    run_sql(con, "COMMIT")
     return result
 
 

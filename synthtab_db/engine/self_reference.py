@@ -12,6 +12,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from synthtab_db.duck import first_row, run_sql
 from synthtab_db.checks.compile import ROW_ORDER
 from synthtab_db.engine.staging import quote
 from synthtab_db.engine.targets import table_expr
@@ -47,8 +48,8 @@ def insert_accepted(con: duckdb.DuckDBPyConnection, table: Table, target: TableR
     target_sql = table_expr(target).sql("duckdb")
     fks = [fk for fk in table.foreign_keys if table.is_self_reference(fk)]
     if not fks:
-        con.execute(f"INSERT INTO {target_sql} ({_columns(table)}) SELECT {_columns(table)} FROM {accepted} ORDER BY {ROW_ORDER}")
-        return con.execute(f"SELECT count(*) FROM {accepted}").fetchone()[0]
+        run_sql(con, f"INSERT INTO {target_sql} ({_columns(table)}) SELECT {_columns(table)} FROM {accepted} ORDER BY {ROW_ORDER}")
+        return first_row(con, f"SELECT count(*) FROM {accepted}")[0]
     if len(fks) > 1:
         raise SynthError(f"table {table.ref}: more than one self-referencing foreign key is not supported")
     return _insert_tree(con, table, target_sql, accepted, fks[0], self_fks.get(fks[0].columns, 0.0), rng)
@@ -61,7 +62,7 @@ def _insert_tree(con, table: Table, target_sql: str, accepted: str, fk: ForeignK
             f"table {table.ref}: self-referencing FOREIGN KEY ({', '.join(fk.columns)}) is NOT NULL, "
             "so no row could be the first (root) row; make it nullable"
         )
-    refs = con.execute(f"SELECT {ROW_ORDER}, {', '.join(quote(c) for c in fk.ref_columns)} FROM {accepted} ORDER BY {ROW_ORDER}").to_arrow_table()
+    refs = con.sql(f"SELECT {ROW_ORDER}, {', '.join(quote(c) for c in fk.ref_columns)} FROM {accepted} ORDER BY {ROW_ORDER}").to_arrow_table()
     parent = tree_parents(refs.num_rows, null_rate, rng)
     tree = {ROW_ORDER: refs.column(ROW_ORDER), "__level": pa.array(tree_levels(parent))}
     safe = np.where(parent < 0, 0, parent)
@@ -77,7 +78,7 @@ def _insert_levels(con, table: Table, target_sql: str, accepted: str, fk: Foreig
     try:
         levels = int(pa.compute.max(tree.column("__level")).as_py() or 0) + 1 if tree.num_rows else 0
         for level in range(levels):
-            con.execute(
+            run_sql(con, 
                 f"INSERT INTO {target_sql} ({_columns(table)}) SELECT {select} FROM {accepted} a "
                 f"JOIN {TREE_VIEW} t USING ({ROW_ORDER}) WHERE t.__level = {level} ORDER BY {ROW_ORDER}"
             )

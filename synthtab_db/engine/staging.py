@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from synthtab_db.duck import first_row, run_sql
 from synthtab_db.checks import CompiledCheck
 from synthtab_db.checks.compile import ROW_ORDER
 from synthtab_db.planner.schema import Table
@@ -45,7 +46,7 @@ class Stage:
         self.flags = [f"__v{i}" for i in range(len(checks))]
 
     def create_accepted(self, target_sql: str) -> None:
-        self.con.execute(
+        run_sql(self.con, 
             f"CREATE OR REPLACE TEMP TABLE {self.accepted} AS "
             f"SELECT *, 0::BIGINT AS {ROW_ORDER} FROM {target_sql} LIMIT 0"
         )
@@ -62,7 +63,7 @@ class Stage:
     def run(self, batch: pa.Table, need: int, carry: list[str]) -> RoundResult:
         self.con.register(BATCH_VIEW, batch)
         try:
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS SELECT {self._flag_sql()} FROM {BATCH_VIEW} AS s")
+            run_sql(self.con, f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS SELECT {self._flag_sql()} FROM {BATCH_VIEW} AS s")
         finally:
             self.con.unregister(BATCH_VIEW)
         rejected = self._count()
@@ -73,14 +74,14 @@ class Stage:
     def _count(self) -> dict[str, int]:
         if not self.flags:
             return {}
-        counts = self.con.execute(f"SELECT {', '.join(f'count_if({f})' for f in self.flags)} FROM {CHECKED}").fetchone()
+        counts = first_row(self.con, f"SELECT {', '.join(f'count_if({f})' for f in self.flags)} FROM {CHECKED}")
         return {c.name: int(n) for c, n in zip(self.checks, counts) if n}
 
     def _accept(self, need: int) -> int:
         columns = [quote(c.name) for c in self.table.columns]
         casts = [f"CAST({quote(c.name)} AS {c.type.sql})" for c in self.table.columns]
         before = self._accepted_count()
-        self.con.execute(
+        run_sql(self.con, 
             f"INSERT INTO {self.accepted} ({', '.join(columns + [ROW_ORDER])}) "
             f"SELECT {', '.join(casts)}, {before} + row_number() OVER (ORDER BY {ROW_ORDER}) "
             f"FROM {CHECKED} WHERE {self._ok()} ORDER BY {ROW_ORDER} LIMIT {int(need)}"
@@ -88,13 +89,13 @@ class Stage:
         return self._accepted_count() - before
 
     def _accepted_count(self) -> int:
-        return self.con.execute(f"SELECT count(*) FROM {self.accepted}").fetchone()[0]
+        return first_row(self.con, f"SELECT count(*) FROM {self.accepted}")[0]
 
     def _failed(self, carry: list[str]) -> pa.Table:
         if not carry or not self.flags:
             return pa.table({})
         cols = ", ".join(quote(c) for c in carry)
-        return self.con.execute(f"SELECT {cols} FROM {CHECKED} WHERE NOT ({self._ok()}) ORDER BY {ROW_ORDER}").to_arrow_table()
+        return self.con.sql(f"SELECT {cols} FROM {CHECKED} WHERE NOT ({self._ok()}) ORDER BY {ROW_ORDER}").to_arrow_table()
 
     def close(self) -> None:
-        self.con.execute(f"DROP TABLE IF EXISTS {CHECKED}")
+        run_sql(self.con, f"DROP TABLE IF EXISTS {CHECKED}")

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 from sqlglot import exp
 
+from synthtab_db.duck import first_row, run_sql
 from synthtab_db.checks import CheckContext, compile_checks, condition_check
 from synthtab_db.checks.compile import ROW_ORDER
 from synthtab_db.engine import foreign_keys as fks
@@ -71,7 +72,7 @@ def main_foreign_key(job: TableJob, con: duckdb.DuckDBPyConnection) -> ForeignKe
 
     def rank(fk: ForeignKey) -> tuple[int, int]:
         not_null = all(not job.table.column(c).nullable for c in fk.columns)
-        size = con.execute(f"SELECT count(*) FROM {_sql(job.parent_sources[fk.columns])}").fetchone()[0]
+        size = first_row(con, f"SELECT count(*) FROM {_sql(job.parent_sources[fk.columns])}")[0]
         return (int(not_null), size)
 
     return max(candidates, key=rank)
@@ -194,7 +195,7 @@ def generate_table(con: duckdb.DuckDBPyConnection, job: TableJob, *, seed: int |
     rounds = _rounds(run, stage, total, slots, max_rounds, progress)
     inserted = insert_accepted(con, job.table, job.target, run.accepted_table, run.self_null_rates, run.rng)
     stage.close()
-    con.execute(f"DROP TABLE IF EXISTS {run.accepted_table}")
+    run_sql(con, f"DROP TABLE IF EXISTS {run.accepted_table}")
     return TableResult(str(job.target), str(job.source), inserted, job.model.name, time.perf_counter() - started, rounds, run.rejected)
 
 
