@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+from sqlglot import exp
 
 from synthtab_db.duck import first_row, run_sql
 from synthtab_db.engine.staging import quote
@@ -56,4 +57,5 @@ def _insert_levels(con: duckdb.DuckDBPyConnection, name: str, fk: str, ref: str)
 
 def load_csv(con: duckdb.DuckDBPyConnection, table: str, csv: str | Path) -> None:
     """A single CSV as a table, types inferred by DuckDB."""
-    run_sql(con, f"CREATE TABLE {quote(table)} AS SELECT * FROM read_csv($path, header = true)", {"path": str(csv)})
+    name = exp.to_table(table, dialect="duckdb").sql("duckdb")
+    run_sql(con, f"CREATE TABLE {name} AS SELECT * FROM read_csv($path, header = true)", {"path": str(csv)})

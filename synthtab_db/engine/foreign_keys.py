@@ -37,10 +37,22 @@ class ForeignKeySampler:
         return cls(fk, learned_null_rate(con, source, fk), _child_counts(con, source, parent, fk))
 
     def weights(self, n_parents: int, rng: np.random.Generator) -> np.ndarray:
-        """One draw per generated parent from the source's children-per-parent counts."""
+        """Children per generated parent, drawn from the source's counts by stratified
+        resampling: with as many parents as the source it is a permutation of the real
+        counts, so totals do not wander (i.i.d. draws over 5 parents would)."""
         if self.counts.size == 0 or self.counts.sum() == 0:
             return np.ones(n_parents)
-        return rng.choice(self.counts, size=n_parents).astype(float)
+        ordered = np.sort(self.counts)
+        strata = ((np.arange(n_parents) + rng.random(n_parents)) / max(n_parents, 1) * ordered.size).astype(np.int64)
+        weights = ordered[np.minimum(strata, ordered.size - 1)].astype(float)
+        rng.shuffle(weights)
+        return weights
+
+    def null_rows(self, n_parents: int, rng: np.random.Generator) -> int:
+        """Rows whose key is NULL, scaled with the number of parents."""
+        source_children = self.counts.sum() / max(1.0 - self.null_rate, 1e-9)
+        expected = source_children * self.null_rate * n_parents / max(self.counts.size, 1)
+        return int(np.floor(expected + rng.random()))
 
     def null_mask(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return rng.random(n) < self.null_rate
@@ -62,14 +74,20 @@ def _child_counts(con: duckdb.DuckDBPyConnection, source: TableRef, parent: Tabl
     return np.array([r[0] for r in rows], dtype=np.int64)
 
 
+NO_PARENT = -1
+
+
 def slots_for_main(sampler: ForeignKeySampler, parents: pa.Table, rows: int | None, rng: np.random.Generator) -> np.ndarray:
-    """Parent row index of every child row: exact counts, or ``rows`` drawn by weight."""
+    """Parent row index of every child row (NO_PARENT: a NULL key): the learned counts
+    per generated parent, or ``rows`` rows spread by those counts."""
     weights = sampler.weights(parents.num_rows, rng)
     if rows is None:
-        return np.repeat(np.arange(parents.num_rows), weights.astype(np.int64))
+        slots = np.repeat(np.arange(parents.num_rows), weights.astype(np.int64))
+        return np.concatenate([slots, np.full(sampler.null_rows(parents.num_rows, rng), NO_PARENT)])
     if parents.num_rows == 0:
-        return np.zeros(0, dtype=np.int64)
-    return np.sort(rng.choice(parents.num_rows, size=rows, p=weights / weights.sum()))
+        return np.full(rows, NO_PARENT)
+    slots = np.sort(rng.choice(parents.num_rows, size=rows, p=weights / weights.sum()))
+    return np.where(sampler.null_mask(rows, rng), NO_PARENT, slots)
 
 
 def draw_parents(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -98,7 +116,12 @@ def draw_grouped_distinct(weights: np.ndarray, groups: np.ndarray, rng: np.rando
 
 
 def take_keys(parents: pa.Table, index: np.ndarray, fk: ForeignKey, null: np.ndarray | None = None) -> dict[str, pa.Array]:
-    """The FK columns for rows pointing at ``parents[index]`` (NULL where ``null``)."""
+    """The FK columns for rows pointing at ``parents[index]`` (NULL where ``null`` or NO_PARENT)."""
+    missing = index == NO_PARENT
+    null = missing if null is None else (null | missing)
+    index = np.where(missing, 0, index)
+    if parents.num_rows == 0:
+        return {c: pa.nulls(index.size, type=parents.schema.field(r).type) for c, r in zip(fk.columns, fk.ref_columns)}
     taken = parents.take(pa.array(index, type=pa.int64())) if index.size else parents.slice(0, 0)
     columns = {}
     for child_col, ref_col in zip(fk.columns, fk.ref_columns):

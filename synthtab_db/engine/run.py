@@ -67,8 +67,11 @@ def _jobs(con, schema: Schema, statement: GenerateStatement, model) -> list[Tabl
     source = _source_table(schema, qualify(con, statement.source))
     target = _single_target(con, statement, source)
     parents = {fk.columns: parent_ref(schema, fk) for fk in source.foreign_keys if not source.is_self_reference(fk)}
+    rows = statement.rows
+    if rows is None and statement.scale is not None:
+        rows = max(1, round(_count(con, source.ref) * statement.scale))
     job = TableJob(
-        table=source, source=source.ref, target=target, rows=statement.rows, scale=statement.scale or 1.0,
+        table=source, source=source.ref, target=target, rows=rows, scale=statement.scale or 1.0,
         parents=parents, parent_sources=dict(parents), model=model, model_options=statement.model_options,
         where=statement.where, append=statement.options.append,
     )
@@ -84,7 +87,7 @@ def _single_target(con, statement: GenerateStatement, source: Table) -> TableRef
 
 
 def _require_rows(con, job: TableJob) -> None:
-    if job.rows is None and not _count(con, job.source) and not any(job.parents):
+    if job.rows is None and not _count(con, job.source):
         raise SynthError(
             f"source table {job.source} has no rows to learn from; give ROWS <n> to generate from its schema alone"
         )

@@ -65,7 +65,8 @@ def _sql(ref: TableRef) -> str:
 
 
 def main_foreign_key(job: TableJob, con: duckdb.DuckDBPyConnection) -> ForeignKey | None:
-    """The FK that fixes row counts: NOT NULL first, then the parent with most rows."""
+    """The FK that fixes row counts: the parent with most rows (the most specific one:
+    payment follows rental, not staff), NOT NULL breaking ties."""
     candidates = [fk for fk in job.table.foreign_keys if fk.columns in job.parents]
     if not candidates:
         return None
@@ -73,7 +74,7 @@ def main_foreign_key(job: TableJob, con: duckdb.DuckDBPyConnection) -> ForeignKe
     def rank(fk: ForeignKey) -> tuple[int, int]:
         not_null = all(not job.table.column(c).nullable for c in fk.columns)
         size = first_row(con, f"SELECT count(*) FROM {_sql(job.parent_sources[fk.columns])}")[0]
-        return (int(not_null), size)
+        return (size, int(not_null))
 
     return max(candidates, key=rank)
 
@@ -117,11 +118,8 @@ class TableRun:
     def plan_slots(self) -> tuple[int, np.ndarray | None]:
         job = self.job
         if self.main is not None:
-            rows = job.rows if job.rows is not None else None
             sampler = self.samplers[self.main.columns]
-            slots = fks.slots_for_main(sampler, self.parent_rows[self.main.columns], rows, self.rng)
-            if rows is None and job.scale != 1.0 and not self.parent_rows[self.main.columns].num_rows:
-                slots = slots[:0]
+            slots = fks.slots_for_main(sampler, self.parent_rows[self.main.columns], job.rows, self.rng)
             return slots.size, slots
         if job.rows is not None:
             return job.rows, None
