@@ -40,8 +40,8 @@ class ForeignKeySampler:
         """Children per generated parent, drawn from the source's counts by stratified
         resampling: with as many parents as the source it is a permutation of the real
         counts, so totals do not wander (i.i.d. draws over 5 parents would)."""
-        if self.counts.size == 0 or self.counts.sum() == 0:
-            return np.ones(n_parents)
+        if self.counts.size == 0:
+            return np.ones(n_parents)  # no source parents: nothing learned, spread evenly
         ordered = np.sort(self.counts)
         strata = ((np.arange(n_parents) + rng.random(n_parents)) / max(n_parents, 1) * ordered.size).astype(np.int64)
         weights = ordered[np.minimum(strata, ordered.size - 1)].astype(float)
@@ -86,7 +86,8 @@ def slots_for_main(sampler: ForeignKeySampler, parents: pa.Table, rows: int | No
         return np.concatenate([slots, np.full(sampler.null_rows(parents.num_rows, rng), NO_PARENT)])
     if parents.num_rows == 0:
         return np.full(rows, NO_PARENT)
-    slots = np.sort(rng.choice(parents.num_rows, size=rows, p=weights / weights.sum()))
+    p = weights / weights.sum() if weights.sum() > 0 else None
+    slots = np.sort(rng.choice(parents.num_rows, size=rows, p=p))
     return np.where(sampler.null_mask(rows, rng), NO_PARENT, slots)
 
 
