@@ -71,9 +71,9 @@ class CategoricalTransform(ColumnTransform):
         array = self._normalise(as_array(values))
         codes = pc.index_in(_keys(array), value_set=_keys(self.labels.drop_null()))
         positions = np.flatnonzero(self.labels.is_valid().to_numpy(zero_copy_only=False))
+        lookup = np.append(positions, max(self.rare_code, 0))  # the last entry: "not a kept label"
         found = codes.to_numpy(zero_copy_only=False)
-        known = ~np.isnan(found)
-        codes = np.where(known, positions[np.where(known, found, 0).astype(np.int64)], max(self.rare_code, 0))
+        codes = lookup[np.where(np.isnan(found), positions.size, found).astype(np.int64)]
         return np.where(array.is_null().to_numpy(zero_copy_only=False), -1, codes).astype(np.int64)
 
     def reverse(self, data: np.ndarray, rng: np.random.Generator | None = None,

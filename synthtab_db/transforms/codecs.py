@@ -140,7 +140,7 @@ class NumberDomain:
     def clip(self, numbers: np.ndarray) -> np.ndarray:
         """Into [low, high], then onto the nearest allowed value if there is a set."""
         numbers = np.clip(numbers, self.low, self.high)
-        return numbers if self.allowed is None else _snap(numbers, self.allowed)
+        return numbers if self.allowed is None else snap(numbers, self.allowed)
 
 
 def number_domain(column_type: ColumnType, bounds: Bounds) -> NumberDomain:
@@ -188,8 +188,8 @@ def _allowed(codec: NumberCodec, values: tuple | None, low: float, high: float) 
     return inside if inside.size else numbers
 
 
-def _snap(numbers: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    """Each number onto its nearest allowed value (``allowed`` sorted)."""
+def snap(numbers: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Each number onto its nearest allowed value (``allowed`` sorted, not empty)."""
     if allowed.size == 1:
         return np.full_like(numbers, allowed[0])
     right = np.clip(np.searchsorted(allowed, numbers), 1, allowed.size - 1)

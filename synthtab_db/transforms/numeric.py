@@ -1,11 +1,16 @@
-"""Ordered kinds (numbers, dates, times, timestamps) through their empirical quantiles.
+"""Ordered kinds (numbers, dates, times, timestamps) through their empirical distribution.
 
-Up to ``max_quantiles`` quantiles are stored with their normal-score levels;
-reverse is one ``np.interp`` in normal space, so sampling reproduces the
-marginal, never leaves [min, max], and needs no CDF.  Ties (zero-inflated
-columns, small integer ranges) are spread uniformly across the levels they
-occupy when going forward, which keeps the normal scores exactly normal for
-the model's correlation estimate and maps back onto the tied value.
+A continuous column keeps up to ``max_quantiles`` quantiles with their
+normal-score levels; reverse is one ``np.interp`` in normal space, so
+sampling reproduces the marginal, never leaves [min, max], and needs no CDF.
+Values tied over several quantiles (zero-inflated columns) get a uniform draw
+among those levels going forward, which keeps the scores exactly normal and
+maps back onto the tied value.
+
+A column with few distinct values (prices, ages, counts) is *discrete*: each
+value owns a slice of [0, 1] sized by its frequency, in value order, like an
+ordered category.  Reverse then never invents a price of 1.98 between 0.99
+and 2.99, and every observed value, however rare, can come back.
 """
 
 from __future__ import annotations
@@ -16,11 +21,11 @@ import pyarrow as pa
 from synthtab_db.planner.schema import Kind
 from synthtab_db.transforms.base import ColumnTransform, as_array
 from synthtab_db.transforms.codecs import NUMBER_CODECS, NumberCodec, NumberDomain, number_domain
-from synthtab_db.transforms.normal import ndtri
+from synthtab_db.transforms.normal import CategoryIntervals, ndtri
 
 
 class QuantileTransform(ColumnTransform):
-    """Empirical quantile function <-> standard normal."""
+    """Empirical distribution <-> standard normal, for every ordered kind."""
 
     name = "quantile"
     kinds = tuple(NUMBER_CODECS)
@@ -33,25 +38,26 @@ class QuantileTransform(ColumnTransform):
 
     def _fit(self, present: pa.Array) -> None:
         numbers = self.codec.to_numbers(present)
-        self._set_grid(_quantile_grid(numbers[np.isfinite(numbers)], int(self.options["max_quantiles"])))
+        numbers = np.sort(numbers[np.isfinite(numbers)]) if numbers.size else np.zeros(1)
+        limit = int(self.options["max_quantiles"])
+        distinct, counts = np.unique(numbers, return_counts=True)
+        discrete = distinct.size <= limit and 2 * distinct.size <= numbers.size
+        self._set_grid(_DiscreteGrid(distinct, counts) if discrete else _ContinuousGrid(numbers, limit))
 
-    def _set_grid(self, quantiles: np.ndarray) -> None:
-        self.quantiles = quantiles
-        self.probabilities = (np.arange(quantiles.size) + 0.5) / quantiles.size
-        self.levels = ndtri(self.probabilities)
+    def _set_grid(self, grid: "_ContinuousGrid | _DiscreteGrid") -> None:
+        self.grid = grid
         self.domain: NumberDomain = number_domain(self.column.type, self.bounds)
 
     def forward(self, values: pa.Array | pa.ChunkedArray, rng: np.random.Generator | None = None) -> np.ndarray:
         array = as_array(values)
         numbers = np.full(len(array), np.nan)
-        numbers[array.is_valid().to_numpy(zero_copy_only=False)] = self.codec.to_numbers(array.drop_null())
-        z = _to_normal(numbers, self.quantiles, self.probabilities, self.levels, self._rng(rng))
-        return np.where(np.isnan(numbers), np.nan, z)
+        valid = array.is_valid().to_numpy(zero_copy_only=False)
+        numbers[valid] = self.grid.to_normal(self.codec.to_numbers(array.drop_null()), self._rng(rng))
+        return numbers
 
     def reverse(self, data: np.ndarray, rng: np.random.Generator | None = None,
                 nulls: np.ndarray | None = None) -> pa.Array:
-        numbers = np.interp(data, self.levels, self.quantiles)
-        return self.codec.from_numbers(self._finish(numbers), nulls)
+        return self.codec.from_numbers(self._finish(self.grid.from_normal(np.asarray(data))), nulls)
 
     def _finish(self, numbers: np.ndarray) -> np.ndarray:
         """Onto the column's grid (integers, decimal scale), then into its domain."""
@@ -62,36 +68,77 @@ class QuantileTransform(ColumnTransform):
         return self.domain.clip(numbers)
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        return {"quantiles": self.quantiles}
+        return self.grid.arrays()
 
     def _load(self, arrays: dict[str, np.ndarray]) -> None:
-        self._set_grid(np.asarray(arrays["quantiles"], dtype=np.float64))
+        grid = _DiscreteGrid.load(arrays) if "counts" in arrays else _ContinuousGrid.load(arrays)
+        self._set_grid(grid)
 
 
-def _quantile_grid(numbers: np.ndarray, max_quantiles: int) -> np.ndarray:
-    """All sorted values when few, else quantiles at the levels' probabilities with exact ends.
+class _ContinuousGrid:
+    """Quantiles at probabilities (k + 0.5) / K, interpolated in normal space."""
+
+    def __init__(self, ordered: np.ndarray, limit: int) -> None:
+        self.quantiles = _quantiles(ordered, limit)
+        self.probabilities = (np.arange(self.quantiles.size) + 0.5) / self.quantiles.size
+        self.levels = ndtri(self.probabilities)
+
+    @classmethod
+    def load(cls, arrays: dict[str, np.ndarray]) -> "_ContinuousGrid":
+        quantiles = np.asarray(arrays["quantiles"], dtype=np.float64)
+        return cls(quantiles, quantiles.size)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"quantiles": self.quantiles}
+
+    def from_normal(self, z: np.ndarray) -> np.ndarray:
+        return np.interp(z, self.levels, self.quantiles)
+
+    def to_normal(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Interpolate between quantiles in normal space (the exact inverse of ``from_normal``);
+        a value tied over several quantiles gets a uniform draw among their probabilities."""
+        q, p, last = self.quantiles, self.probabilities, self.quantiles.size - 1
+        left, right = np.searchsorted(q, x, "left"), np.searchsorted(q, x, "right")
+        k = np.clip(left, 1, last)
+        span = q[k] - q[k - 1]
+        frac = np.clip(np.divide(x - q[k - 1], span, out=np.zeros_like(x), where=span > 0), 0.0, 1.0)
+        z = self.levels[k - 1] + frac * (self.levels[k] - self.levels[k - 1])
+        tied = np.flatnonzero(right > left)
+        low, high = p[np.minimum(left[tied], last)], p[np.clip(right[tied] - 1, 0, last)]
+        z[tied] = ndtri(low + rng.random(tied.size) * (high - low))
+        return z
+
+
+class _DiscreteGrid:
+    """Distinct values in order, each owning a slice of [0, 1] sized by its count."""
+
+    def __init__(self, values: np.ndarray, counts: np.ndarray) -> None:
+        self.values, self.counts = values, counts
+        self.intervals = CategoryIntervals(counts)
+
+    @classmethod
+    def load(cls, arrays: dict[str, np.ndarray]) -> "_DiscreteGrid":
+        return cls(np.asarray(arrays["values"], dtype=np.float64), np.asarray(arrays["counts"]))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"values": self.values, "counts": self.counts}
+
+    def from_normal(self, z: np.ndarray) -> np.ndarray:
+        return self.values[self.intervals.from_normal(z)]
+
+    def to_normal(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A uniform point in the value's slice (an unseen value uses its nearest neighbour above)."""
+        codes = np.minimum(np.searchsorted(self.values, x), self.values.size - 1)
+        return self.intervals.to_normal(codes, rng)
+
+
+def _quantiles(ordered: np.ndarray, limit: int) -> np.ndarray:
+    """All values when few, else observed quantiles at the levels' probabilities with exact ends.
 
     At least two points, so interpolation always has a segment (a constant column repeats its value).
     """
-    ordered = np.sort(numbers) if numbers.size else np.zeros(1)
-    if ordered.size <= max_quantiles:
+    if ordered.size <= limit:
         return ordered if ordered.size > 1 else np.repeat(ordered, 2)
-    grid = np.quantile(ordered, (np.arange(max_quantiles) + 0.5) / max_quantiles)
+    grid = np.quantile(ordered, (np.arange(limit) + 0.5) / limit, method="inverted_cdf")
     grid[0], grid[-1] = ordered[0], ordered[-1]
     return grid
-
-
-def _to_normal(x: np.ndarray, q: np.ndarray, p: np.ndarray, levels: np.ndarray,
-               rng: np.random.Generator) -> np.ndarray:
-    """Interpolate between quantiles in normal space (the exact inverse of ``reverse``);
-    a value tied over several quantiles gets a uniform draw among their probabilities."""
-    last = q.size - 1
-    left, right = np.searchsorted(q, x, "left"), np.searchsorted(q, x, "right")
-    k = np.clip(left, 1, last)
-    span = q[k] - q[k - 1]
-    frac = np.clip(np.divide(x - q[k - 1], span, out=np.zeros_like(x), where=span > 0), 0.0, 1.0)
-    z = levels[k - 1] + frac * (levels[k] - levels[k - 1])
-    tied = np.flatnonzero(right > left)
-    low, high = p[np.minimum(left[tied], last)], p[np.clip(right[tied] - 1, 0, last)]
-    z[tied] = ndtri(low + rng.random(tied.size) * (high - low))
-    return z
