@@ -10,7 +10,7 @@ stays unique.  ``to_dict``/``from_dict`` keep a fitted generator as JSON.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -88,7 +88,8 @@ def as_strings(values: pa.Array | pa.ChunkedArray | None) -> pa.Array:
     return pc.cast(as_array(values).drop_null(), pa.string())
 
 
-def draw_unique(draw, n: int, existing: pa.Array, fail, rounds: int = 64) -> pa.Array:
+def draw_unique(draw: Callable[[int], pa.Array], n: int, existing: pa.Array,
+                fail: Callable[[], SynthError], rounds: int = 64) -> pa.Array:
     """Keep calling ``draw(k)`` until ``n`` distinct values not in ``existing`` are found.
 
     Shared by the random generators (uuid, shape): collisions are dropped and

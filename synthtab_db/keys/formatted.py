@@ -36,6 +36,8 @@ class FormattedKeys(KeyGenerator):
 
     def _fit(self, present: pa.Array) -> None:
         parts = _split(as_strings(present))
+        if parts is None:  # no source keys: plain numbers '1', '2', ... (the constructor's format)
+            return
         self.prefix = parts.field("prefix")[0].as_py()
         self.suffix = parts.field("suffix")[0].as_py()
         self.width = _padding_width(parts.field("number"))

@@ -78,10 +78,7 @@ class SchemaKeys(KeyGenerator):
         make = _FROM_TYPE.get(self.column.type.kind)
         if make is None:
             raise self._error(f"no key generator for {self.column.type.sql} columns")
-        self.inner = make(self.column)
-        self.inner.column = self.column
-        if isinstance(self.inner, LabelKeys):
-            self.inner._fit(present)
+        self.inner = make(self.column).fit(present, self.column)
 
     def generate(self, n: int, rng: np.random.Generator,
                  existing: pa.Array | pa.ChunkedArray | None = None) -> pa.Array:
