@@ -18,6 +18,7 @@ from sqlglot import exp
 from synthtab_db.duck import first_row, run_sql
 from synthtab_db.checks import CompiledCheck
 from synthtab_db.checks.compile import ROW_ORDER
+from synthtab_db.engine.targets import scratch_table_sql
 from synthtab_db.planner.schema import Table
 
 BATCH_VIEW = "__synthtab_batch"
@@ -45,11 +46,9 @@ class Stage:
         self.accepted = accepted
         self.flags = [f"__v{i}" for i in range(len(checks))]
 
-    def create_accepted(self, target_sql: str) -> None:
-        run_sql(self.con, 
-            f"CREATE OR REPLACE TEMP TABLE {self.accepted} AS "
-            f"SELECT *, 0::BIGINT AS {ROW_ORDER} FROM {target_sql} LIMIT 0"
-        )
+    def create_accepted(self) -> None:
+        run_sql(self.con, f"DROP TABLE IF EXISTS {self.accepted}")
+        run_sql(self.con, scratch_table_sql(self.table, self.accepted, {ROW_ORDER: "BIGINT"}))
 
     def _ok(self) -> str:
         if not self.flags:

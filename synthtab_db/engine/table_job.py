@@ -206,7 +206,7 @@ def _stage(con: duckdb.DuckDBPyConnection, job: TableJob, run: TableRun) -> Stag
     if job.where:
         checks.append(condition_check(job.where, ctx))
     stage = Stage(con, job.table, checks, run.accepted_table)
-    stage.create_accepted(_sql(job.target))
+    stage.create_accepted()
     return stage
 
 
