@@ -182,7 +182,13 @@ def _declared_parent(job: TableJob):
 
 
 def _in_transaction(con: duckdb.DuckDBPyConnection, work):
-    run_sql(con, "BEGIN TRANSACTION")
+    try:
+        run_sql(con, "BEGIN TRANSACTION")
+    except duckdb.TransactionException:
+        raise SynthError(
+            "GENERATE runs in a transaction of its own, so that a failure leaves nothing behind; "
+            "COMMIT or ROLLBACK the open transaction first"
+        ) from None
     try:
         result = work()
     except BaseException:
