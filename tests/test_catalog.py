@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import duckdb
 import pytest
 
+from conftest import RELATIONAL, dataset
 from synthtab_db.catalog import read_schema, table_names
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.compare import schema_differences
 from synthtab_db.planner.ddl import schema_from_ddl
 from synthtab_db.planner.schema import Kind, TableRef
 
-DATASETS = Path(
-    os.environ.get("SYNTHTAB_DATASETS", Path(__file__).resolve().parents[2] / "shared" / "datasets")
-)
-RELATIONAL = ["chinook", "northwind", "pagila", "berka_financial", "beijing_air_quality"]
 
 
 def dataset_ddl(name: str) -> str:
-    path = DATASETS / name / "schema.sql"
-    if not path.exists():
-        pytest.skip(f"dataset {name} not found under {DATASETS}")
-    return path.read_text()
+    return (dataset(name) / "schema.sql").read_text()
 
 
 def duckdb_with(ddl: str) -> duckdb.DuckDBPyConnection:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import random
-from pathlib import Path
 
 import duckdb
 import pytest
 
+from conftest import RELATIONAL, dataset
 from synthtab_db.catalog import read_schema
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.ddl import schema_from_ddl
@@ -16,17 +15,11 @@ from synthtab_db.planner.graph import fk_graph
 from synthtab_db.planner.plan import Plan, build_plan, close_under_parents
 from synthtab_db.planner.schema import Schema, TableRef
 
-DATASETS = Path(
-    os.environ.get("SYNTHTAB_DATASETS", Path(__file__).resolve().parents[2] / "shared" / "datasets")
-)
-WITH_FKS = ["chinook", "northwind", "pagila", "berka_financial", "beijing_air_quality"]
+WITH_FKS = RELATIONAL
 
 
 def dataset_schema(name: str) -> Schema:
-    path = DATASETS / name / "schema.sql"
-    if not path.exists():
-        pytest.skip(f"dataset {name} not found under {DATASETS}")
-    return schema_from_ddl(path.read_text())
+    return schema_from_ddl((dataset(name) / "schema.sql").read_text())
 
 
 def position(plan: Plan) -> dict[tuple[str, str], int]:
@@ -62,9 +55,7 @@ def test_plan_does_not_depend_on_declaration_order(name):
 
 
 def test_plan_from_catalog_has_the_same_order():
-    ddl = (DATASETS / "pagila" / "schema.sql")
-    if not ddl.exists():
-        pytest.skip("pagila not found")
+    ddl = dataset("pagila") / "schema.sql"
     con = duckdb.connect()
     con.execute(ddl.read_text())
     from_catalog = [t.name for t in build_plan(read_schema(con)).tables]
