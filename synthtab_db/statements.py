@@ -144,7 +144,7 @@ def split_options(
     """Common options go to GenerateOptions, the rest to the model's own options model."""
     common = {k: v for k, v in statement.model_options.items() if k in GenerateOptions.model_fields}
     rest = {k: v for k, v in statement.model_options.items() if k not in common}
-    allowed = sorted(GenerateOptions.model_fields) + sorted(model_options.model_fields if model_options else ())
+    allowed = sorted(set(GenerateOptions.model_fields) | set(model_options.model_fields if model_options else ()))
     unknown = [k for k in rest if not model_options or k not in model_options.model_fields]
     if unknown:
         model = statement.using or "the model"
@@ -152,7 +152,8 @@ def split_options(
     options = validate_options(GenerateOptions, common)
     if options.replace and options.append:
         raise SynthError("options replace and append exclude each other")
-    checked = validate_options(model_options, rest).model_dump() if model_options else {}
+    shared = {k: getattr(options, k) for k in ("seed", "device") if model_options and k in model_options.model_fields}
+    checked = validate_options(model_options, {**rest, **shared}).model_dump() if model_options else {}
     return statement.model_copy(update={"options": options, "model_options": checked})
 
 

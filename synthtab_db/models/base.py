@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import pyarrow as pa
+from pydantic import BaseModel
 
 from synthtab_db.planner.schema import Table
 
@@ -24,6 +25,8 @@ class Synthesizer(ABC):
     """
 
     name: ClassVar[str]
+    options_model: ClassVar[type[BaseModel] | None] = None  # WITH options this model accepts
+    supports_conditions: ClassVar[bool] = False  # samples WHERE conditions itself (else: filtered)
 
     def __init__(self, **options: Any) -> None:
         self.options = options

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 import pyarrow as pa
 
 from synthtab_db.errors import SynthError
@@ -66,12 +67,26 @@ class _ColumnCodec:
         return self.transform.reverse(main, rng, mask)
 
 
+class CopulaOptions(BaseModel):
+    """WITH options of USING copula (seed comes from the statement's common options)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int | None = None
+    shrinkage: float = Field(0.01, ge=0.0, le=1.0, description="pull of the correlations toward independence")
+    max_categories: int = Field(1000, ge=2, description="categories kept per column; the rest are pooled")
+    min_count: int = Field(5, ge=1, description="categories seen fewer times are pooled as rare")
+    protect_rare: bool = Field(False, description="emit rare_token instead of real rare values")
+    rare_token: str = "<other>"
+
+
 @register
 class GaussianCopula(Synthesizer):
     """Per-column marginals joined by one correlation matrix of normal scores."""
 
     name = "copula"
     preference = 10
+    options_model = CopulaOptions
 
     def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None) -> "GaussianCopula":
         """Learn marginals and correlations; zero rows means schema-only (independent columns).
