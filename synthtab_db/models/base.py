@@ -37,7 +37,8 @@ class Synthesizer(ABC):
 
     @abstractmethod
     def sample(self, n: int, *, seed: int | None = None, context: pa.Table | None = None) -> pa.Table:
-        ...
+        """``n`` rows.  A model with ``supports_conditions`` also takes
+        ``conditions: dict[str, synthtab_db.conditions.Condition]`` (column -> allowed values)."""
 
     @abstractmethod
     def to_bytes(self) -> bytes:
