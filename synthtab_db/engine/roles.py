@@ -51,7 +51,7 @@ def column_roles(table: Table) -> ColumnRoles:
 def fk_key_mode(table: Table, fk: ForeignKey, main: ForeignKey | None) -> str:
     """'distinct' (the FK alone is a key), 'per_parent' (a key with the main FK), or 'free'."""
     fk_cols = set(fk.columns)
-    main_cols = set(main.columns) if main is not None and main is not fk else set()
+    main_cols = set(main.columns) if main is not None and main.columns != fk.columns else set()
     for key in table.keys:
         cols = set(key.columns)
         if cols == fk_cols:

@@ -21,12 +21,12 @@ from synthtab_db.duck import first_row, run_sql
 from synthtab_db.checks import CheckContext, compile_checks, condition_check
 from synthtab_db.checks.compile import ROW_ORDER
 from synthtab_db.engine import foreign_keys as fks
+from synthtab_db.engine.learn import Learned, learn_table
 from synthtab_db.engine.roles import column_roles, fk_key_mode
 from synthtab_db.engine.self_reference import insert_accepted
 from synthtab_db.engine.staging import Stage, quote
 from synthtab_db.engine.targets import table_expr
 from synthtab_db.errors import SynthError
-from synthtab_db.keys import choose_key_generator
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.planner.schema import ForeignKey, Table, TableRef
 
@@ -64,21 +64,6 @@ def _sql(ref: TableRef) -> str:
     return table_expr(ref).sql("duckdb")
 
 
-def main_foreign_key(job: TableJob, con: duckdb.DuckDBPyConnection) -> ForeignKey | None:
-    """The FK that fixes row counts: the parent with most rows (the most specific one:
-    payment follows rental, not staff), NOT NULL breaking ties."""
-    candidates = [fk for fk in job.table.foreign_keys if fk.columns in job.parents]
-    if not candidates:
-        return None
-
-    def rank(fk: ForeignKey) -> tuple[int, int]:
-        not_null = all(not job.table.column(c).nullable for c in fk.columns)
-        size = first_row(con, f"SELECT count(*) FROM {_sql(job.parent_sources[fk.columns])}")[0]
-        return (size, int(not_null))
-
-    return max(candidates, key=rank)
-
-
 class TableRun:
     """State of one table's generation: fitted model, keys, FK samplers, rounds."""
 
@@ -89,25 +74,14 @@ class TableRun:
         self.rejected: dict[str, int] = {}
         self.accepted_table = "__synthtab_accepted"
 
-    # -- learning ---------------------------------------------------------------
-    def learn(self) -> None:
-        data = self.con.sql(f"SELECT * FROM {_sql(self.job.source)}").to_arrow_table()
-        self.source_rows = data.num_rows
-        model_data = data.select(list(self.roles.model))
-        self.model = self.job.model(**self.job.model_options).fit(model_data, self.job.table)
-        self.keygens = {c: choose_key_generator(data.column(c), self.job.table.column(c)) for c in self.roles.keys}
-        self.main = main_foreign_key(self.job, self.con)
-        self.samplers = {
-            fk.columns: fks.ForeignKeySampler.learn(self.con, self.job.table, self.job.source, self.job.parent_sources[fk.columns], fk)
-            for fk in self.job.table.foreign_keys
-            if fk.columns in self.job.parents
-        }
+    # -- what was learned, and the parents generated so far ---------------------------
+    def use(self, learned: Learned) -> None:
+        self.learned = learned
+        self.model, self.keygens, self.samplers = learned.model, learned.keygens, learned.samplers
+        self.main = learned.fk(learned.main) if learned.main and learned.main in self.job.parents else None
+        self.self_null_rates, self.source_rows = learned.self_null_rates, learned.source_rows
+        self.samplers = {cols: s for cols, s in learned.samplers.items() if cols in self.job.parents}
         self.parent_rows = {cols: self._parent_rows(cols) for cols in self.samplers}
-        self.self_null_rates = {
-            fk.columns: fks.learned_null_rate(self.con, self.job.source, fk)
-            for fk in self.job.table.foreign_keys
-            if self.job.table.is_self_reference(fk)
-        }
 
     def _parent_rows(self, cols: tuple[str, ...]) -> pa.Table:
         fk = self.samplers[cols].fk
@@ -161,8 +135,9 @@ class TableRun:
             if fk.columns not in self.samplers:
                 out.update(self._nulls(fk, n))
                 continue
-            index = slots if fk is self.main else self._draw(fk, n, slots)
-            null = self.samplers[fk.columns].null_mask(n, self.rng) if fk is not self.main else None
+            is_main = self.main is not None and fk.columns == self.main.columns
+            index = slots if is_main else self._draw(fk, n, slots)
+            null = None if is_main else self.samplers[fk.columns].null_mask(n, self.rng)
             out.update(fks.take_keys(self.parent_rows[fk.columns], index, fk, null))
         return out
 
@@ -184,11 +159,15 @@ class TableRun:
 
 
 def generate_table(con: duckdb.DuckDBPyConnection, job: TableJob, *, seed: int | None, max_rounds: int,
-                   batch_size: int, progress: ProgressFn | None = None) -> TableResult:
+                   batch_size: int, progress: ProgressFn | None = None, learned: Learned | None = None,
+                   on_epoch=None) -> TableResult:
+    """Learn from the source (unless ``learned`` is given: a stored synthesizer), then generate."""
     started = time.perf_counter()
     run = TableRun(con, job, seed, batch_size)
     stage = _stage(con, job, run)
-    run.learn()
+    if learned is None:
+        learned = learn_table(con, job.table, job.source, job.parent_sources, job.model, job.model_options, on_epoch)
+    run.use(learned)
     total, slots = run.plan_slots()
     rounds = _rounds(run, stage, total, slots, max_rounds, progress)
     inserted = insert_accepted(con, job.table, job.target, run.accepted_table, run.self_null_rates, run.rng)

@@ -1,0 +1,120 @@
+"""What is learned from one source table, kept apart from generation so it can be
+stored (TRAIN SYNTHESIZER) and reused (GENERATE … FROM SYNTHESIZER) without the
+source: the model, the key generators, and per FK the NULL rate and the
+children-per-parent counts."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+from synthtab_db.duck import first_row
+from synthtab_db.engine import foreign_keys as fks
+from synthtab_db.engine.roles import column_roles
+from synthtab_db.engine.targets import table_expr
+from synthtab_db.keys import KeyGenerator, choose_key_generator
+from synthtab_db.models import get_model
+from synthtab_db.models.base import Synthesizer
+from synthtab_db.planner.schema import ForeignKey, Table, TableRef
+
+
+@dataclass
+class Learned:
+    table: Table
+    model: Synthesizer
+    keygens: dict[str, KeyGenerator]
+    samplers: dict[tuple[str, ...], fks.ForeignKeySampler]
+    main: tuple[str, ...] | None  # columns of the FK that fixes child counts
+    self_null_rates: dict[tuple[str, ...], float]
+    source_rows: int
+
+    def fk(self, columns: tuple[str, ...]) -> ForeignKey:
+        return next(fk for fk in self.table.foreign_keys if fk.columns == columns)
+
+
+def _sql(ref: TableRef) -> str:
+    return table_expr(ref).sql("duckdb")
+
+
+def main_foreign_key(con: duckdb.DuckDBPyConnection, table: Table, parent_sources: dict) -> tuple[str, ...] | None:
+    """The FK that fixes row counts: the parent with most rows (the most specific one:
+    payment follows rental, not staff), NOT NULL breaking ties."""
+    candidates = [fk for fk in table.foreign_keys if fk.columns in parent_sources]
+    if not candidates:
+        return None
+
+    def rank(fk: ForeignKey) -> tuple[int, int]:
+        not_null = all(not table.column(c).nullable for c in fk.columns)
+        return (first_row(con, f"SELECT count(*) FROM {_sql(parent_sources[fk.columns])}")[0], int(not_null))
+
+    return max(candidates, key=rank).columns
+
+
+def learn_table(con: duckdb.DuckDBPyConnection, table: Table, source: TableRef, parent_sources: dict,
+                model: type[Synthesizer], model_options: dict, on_epoch=None) -> Learned:
+    """Fit everything generation needs from ``source`` (read once, as Arrow)."""
+    roles = column_roles(table)
+    data = con.sql(f"SELECT * FROM {_sql(source)}").to_arrow_table()
+    synthesizer = model(**model_options)
+    if on_epoch is not None:
+        synthesizer.on_epoch = on_epoch
+    fitted = synthesizer.fit(data.select(list(roles.model)), table)
+    samplers = {
+        fk.columns: fks.ForeignKeySampler.learn(con, table, source, parent_sources[fk.columns], fk)
+        for fk in table.foreign_keys
+        if fk.columns in parent_sources
+    }
+    return Learned(
+        table=table,
+        model=fitted,
+        keygens={c: choose_key_generator(data.column(c), table.column(c)) for c in roles.keys},
+        samplers=samplers,
+        main=main_foreign_key(con, table, parent_sources),
+        self_null_rates={
+            fk.columns: fks.learned_null_rate(con, source, fk) for fk in table.foreign_keys if table.is_self_reference(fk)
+        },
+        source_rows=data.num_rows,
+    )
+
+
+def learned_state(learned: Learned) -> dict:
+    """JSON-safe description of everything but the model's weights."""
+    return {
+        "table": learned.table.model_dump(mode="json"),
+        "keys": {c: g.to_dict() for c, g in learned.keygens.items()},
+        "foreign_keys": [
+            {"columns": list(cols), "null_rate": s.null_rate, "counts": base64.b64encode(s.counts.astype("<i8").tobytes()).decode()}
+            for cols, s in learned.samplers.items()
+        ],
+        "main": list(learned.main) if learned.main else None,
+        "self_null_rates": [{"columns": list(c), "rate": r} for c, r in learned.self_null_rates.items()],
+        "source_rows": learned.source_rows,
+        "model": learned.model.name,
+    }
+
+
+def learned_from_state(state: dict, weights: bytes) -> Learned:
+    table = Table.model_validate(state["table"])
+    samplers = {}
+    for item in state["foreign_keys"]:
+        cols = tuple(item["columns"])
+        counts = np.frombuffer(base64.b64decode(item["counts"]), dtype="<i8").astype(np.int64)
+        fk = next(f for f in table.foreign_keys if f.columns == cols)
+        samplers[cols] = fks.ForeignKeySampler(fk, float(item["null_rate"]), counts)
+    return Learned(
+        table=table,
+        model=get_model(state["model"]).from_bytes(weights),
+        keygens={c: KeyGenerator.from_dict(d) for c, d in state["keys"].items()},
+        samplers=samplers,
+        main=tuple(state["main"]) if state["main"] else None,
+        self_null_rates={tuple(i["columns"]): float(i["rate"]) for i in state["self_null_rates"]},
+        source_rows=int(state["source_rows"]),
+    )
+
+
+def dumps(state: dict) -> str:
+    return json.dumps(state, separators=(",", ":"))
