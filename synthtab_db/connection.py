@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from synthtab_db.dialect import Piece, split_script
 from synthtab_db.result import Result
+from synthtab_db.udfs.synthesizer_functions import register_all
 from synthtab_db.execute import generate_database_from_python, generate_from_python, run_statement
 
 ProgressFn = Callable[[str, int, int], None]
@@ -74,4 +75,6 @@ class Connection:
 def connect(database: str = ":memory:", read_only: bool = False, config: dict | None = None, **settings: Any) -> Connection:
     """Open (or create) a DuckDB database; ``settings`` are DuckDB config options."""
     merged = dict(config or {}, **settings)
-    return Connection(duckdb.connect(database, read_only=read_only, config=merged))
+    con = duckdb.connect(database, read_only=read_only, config=merged)
+    register_all(con)
+    return Connection(con)

@@ -34,7 +34,22 @@ class GenerateSynthetic(exp.Expression):
         "using": False,  # exp.Identifier
         "where": False,  # condition expression
         "options": False,  # list of exp.EQ
+        "synthesizer": False,  # exp.Identifier for FROM SYNTHESIZER <name>
     }
+
+
+class TrainSynthesizer(exp.Expression):
+    """TRAIN SYNTHESIZER <name> ON <table> [USING <model>] [WITH (…)]."""
+
+    arg_types = {"this": True, "source": True, "using": False, "options": False}
+
+
+class ShowSynthesizers(exp.Expression):
+    arg_types = {}
+
+
+class DropSynthesizer(exp.Expression):
+    arg_types = {"this": True, "exists": False}
 
 
 def _position(token: Token | None) -> str:
@@ -66,13 +81,33 @@ class SynthParser(DuckDB.Parser):
     def parse_generate(self) -> GenerateSynthetic:
         self.expect("FROM")
         node = GenerateSynthetic()
-        if self._match_text_seq("DATABASE"):
+        if self._match_text_seq("SYNTHESIZER"):
+            node.set("synthesizer", self.identifier("a synthesizer name after FROM SYNTHESIZER"))
+        elif self._match_text_seq("DATABASE"):
             node.set("database", True)
             if self._curr and not self._at_clause(GENERATE_CLAUSES):
                 node.set("source_schema", self._parse_id_var(any_token=False))
         else:
             node.set("this", self.table_name("source table"))
         self.parse_clauses(node, GENERATE_CLAUSES)
+        return node
+
+    # -- TRAIN / SHOW / DROP SYNTHESIZER ----------------------------------------------
+    def parse_train(self) -> TrainSynthesizer:
+        node = TrainSynthesizer(this=self.identifier("a synthesizer name after TRAIN SYNTHESIZER"))
+        self.expect("ON")
+        node.set("source", self.table_name("source table"))
+        self.parse_clauses(node, TRAIN_CLAUSES)
+        return node
+
+    def parse_show(self) -> ShowSynthesizers:
+        self.parse_clauses(ShowSynthesizers(), {})
+        return ShowSynthesizers()
+
+    def parse_drop(self) -> DropSynthesizer:
+        exists = self._match_text_seq("IF", "EXISTS")
+        node = DropSynthesizer(this=self.identifier("a synthesizer name after DROP SYNTHESIZER"), exists=exists)
+        self.parse_clauses(node, {})
         return node
 
     def _at_clause(self, clauses: dict) -> bool:
@@ -85,8 +120,8 @@ class SynthParser(DuckDB.Parser):
             start = self._curr
             words = next((w for w in clauses if self._match_text_seq(*w)), None)
             if words is None:
-                expected = ", ".join(" ".join(w) for w in clauses)
-                self.fail(f"unexpected {self._curr.text!r} (expected one of: {expected})")
+                expected = ", ".join(" ".join(w) for w in clauses) or "end of statement"
+                self.fail(f"unexpected {self._curr.text!r} (expected {expected})", start)
             if words in seen:
                 self.fail(f"clause {' '.join(words)} given twice", start)
             seen.add(words)
@@ -136,8 +171,16 @@ GENERATE_CLAUSES: dict[tuple[str, ...], Callable[[SynthParser, exp.Expression], 
     ("WITH",): lambda p, n: n.set("options", p.options()),
 }
 
+TRAIN_CLAUSES: dict[tuple[str, ...], Callable[[SynthParser, exp.Expression], None]] = {
+    ("USING",): GENERATE_CLAUSES[("USING",)],
+    ("WITH",): GENERATE_CLAUSES[("WITH",)],
+}
+
 STATEMENT_LEADS: dict[tuple[str, ...], Callable[[SynthParser], exp.Expression]] = {
     ("GENERATE", "SYNTHETIC"): SynthParser.parse_generate,
+    ("TRAIN", "SYNTHESIZER"): SynthParser.parse_train,
+    ("SHOW", "SYNTHESIZERS"): SynthParser.parse_show,
+    ("DROP", "SYNTHESIZER"): SynthParser.parse_drop,
 }
 
 

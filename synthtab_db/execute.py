@@ -8,15 +8,19 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from synthtab_db.dialect import GenerateSynthetic
+from synthtab_db.dialect import DropSynthesizer, GenerateSynthetic, ShowSynthesizers, TrainSynthesizer
 from synthtab_db.engine.run import run_generate
+from synthtab_db.engine.train import run_drop, run_show, run_train
 from synthtab_db.errors import SynthError
-from synthtab_db.statements import GenerateStatement, check_clauses, generate_statement, table_ref
+from synthtab_db.statements import GenerateStatement, check_clauses, generate_statement, table_ref, train_statement
 
 Handler = Callable[[duckdb.DuckDBPyConnection, Any, Any], pa.Table]
 
 HANDLERS: dict[type[exp.Expression], Handler] = {
     GenerateSynthetic: lambda con, tree, progress: run_generate(con, generate_statement(tree), progress),
+    TrainSynthesizer: lambda con, tree, progress: run_train(con, train_statement(tree), progress),
+    ShowSynthesizers: lambda con, tree, progress: run_show(con),
+    DropSynthesizer: lambda con, tree, progress: run_drop(con, tree.this.name, bool(tree.args.get("exists"))),
 }
 
 

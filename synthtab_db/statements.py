@@ -45,6 +45,17 @@ class GenerateStatement(BaseModel):
     where: str | None = None
     options: GenerateOptions = GenerateOptions()
     model_options: dict[str, Any] = {}
+    synthesizer: str | None = None  # FROM SYNTHESIZER <name>
+
+
+class TrainStatement(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    source: TableRef
+    using: str | None = None
+    replace: bool = False
+    model_options: dict[str, Any] = {}
 
 
 def literal_value(node: exp.Expression) -> Any:
@@ -118,9 +129,21 @@ def generate_statement(node: GenerateSynthetic) -> GenerateStatement:
         using=_name(node.args.get("using")),
         where=node.args["where"].sql("duckdb") if node.args.get("where") else None,
         model_options=raw_options(node),
+        synthesizer=_name(node.args.get("synthesizer")),
     )
     check_clauses(statement)
     return statement
+
+
+def train_statement(node: exp.Expression) -> TrainStatement:
+    options = raw_options(node)
+    replace = options.pop("replace", False)
+    if not isinstance(replace, bool):
+        raise SynthError(f"option 'replace' must be TRUE or FALSE, got {replace!r}")
+    return TrainStatement(
+        name=node.this.name, source=table_ref(node.args["source"]), using=_name(node.args.get("using")),
+        replace=replace, model_options=options,
+    )
 
 
 def check_clauses(s: GenerateStatement) -> None:
@@ -136,6 +159,8 @@ def check_clauses(s: GenerateStatement) -> None:
         raise SynthError("FROM DATABASE takes SCALE, not ROWS (row counts follow the source)")
     if s.database and s.where is not None:
         raise SynthError("WHERE applies to one table, not to FROM DATABASE")
+    if s.synthesizer and s.using:
+        raise SynthError(f"synthesizer {s.synthesizer} already has its model; drop USING")
 
 
 def split_options(

@@ -11,7 +11,11 @@ import duckdb
 import pyarrow as pa
 
 from synthtab_db.duck import first_row, run_sql
-from synthtab_db import catalog
+import json
+
+from synthtab_db import catalog, store
+from synthtab_db.device import resolve_device
+from synthtab_db.engine.learn import learned_from_state
 from synthtab_db.engine.table_job import ProgressFn, TableJob, TableResult, generate_table
 from synthtab_db.engine.targets import create_table_sql, table_expr
 from synthtab_db.errors import SynthError
@@ -36,10 +40,17 @@ RESULT_SCHEMA = pa.schema(
 
 
 def run_generate(con: duckdb.DuckDBPyConnection, statement: GenerateStatement, progress: ProgressFn | None = None) -> pa.Table:
+    if statement.synthesizer:
+        return _generate_from_synthesizer(con, statement, progress)
     model = get_model(statement.using or default_model())
     statement = split_options(statement, getattr(model, "options_model", None))
+    resolve_device(statement.options.device)
     schema = catalog.read_schema(con)
     jobs = _jobs(con, schema, statement, model)
+    return _run_jobs(con, jobs, statement, progress)
+
+
+def _run_jobs(con, jobs: list[TableJob], statement: GenerateStatement, progress) -> pa.Table:
     _refuse_existing_targets(con, jobs, statement)
     results = _in_transaction(con, lambda: _execute(con, jobs, statement, progress))
     return _result_table(results)
@@ -77,6 +88,32 @@ def _jobs(con, schema: Schema, statement: GenerateStatement, model) -> list[Tabl
     )
     _require_rows(con, job)
     return [job]
+
+
+def _generate_from_synthesizer(con, statement: GenerateStatement, progress) -> pa.Table:
+    """A stored synthesizer: no source needed, only the parents its FKs point at."""
+    stored = store.load_synthesizer(con, statement.synthesizer)
+    statement = split_options(statement, None)
+    learned = learned_from_state(json.loads(stored["state"]), stored["weights"])
+    table = learned.table
+    schema = catalog.read_schema(con)
+    parents = {}
+    for fk in table.foreign_keys:
+        if not table.is_self_reference(fk):
+            if not schema.has_table(fk.ref_table):
+                raise SynthError(f"synthesizer {stored['name']}: parent table {fk.ref_table} of FOREIGN KEY ({', '.join(fk.columns)}) does not exist")
+            parents[fk.columns] = parent_ref(schema, fk)
+    rows = statement.rows if statement.rows is not None else (
+        max(1, round(learned.source_rows * statement.scale)) if statement.scale else learned.source_rows or None)
+    target = qualify(con, statement.into) if statement.into else TableRef(name=f"synth_{table.name}", schema=current_schema(con))
+    job = TableJob(
+        table=table, source=table.ref, target=target, rows=rows, scale=1.0, parents=parents,
+        parent_sources=dict(parents), model=type(learned.model), model_options={}, where=statement.where,
+        append=statement.options.append, learned=learned,
+    )
+    if job.rows is None:
+        raise SynthError(f"synthesizer {stored['name']} learned from no rows; give ROWS <n>")
+    return _run_jobs(con, [job], statement, progress)
 
 
 def _single_target(con, statement: GenerateStatement, source: Table) -> TableRef:
@@ -152,7 +189,7 @@ def _execute(con, jobs: list[TableJob], statement: GenerateStatement, progress) 
     return [
         generate_table(
             con, job, seed=None if seed is None else [seed, i], max_rounds=statement.options.max_rounds,
-            batch_size=statement.options.batch_size, progress=progress,
+            batch_size=statement.options.batch_size, progress=progress, learned=job.learned,
         )
         for i, job in enumerate(jobs)
     ]

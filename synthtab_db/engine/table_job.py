@@ -20,6 +20,7 @@ from sqlglot import exp
 from synthtab_db.duck import first_row, run_sql
 from synthtab_db.checks import CheckContext, compile_checks, condition_check
 from synthtab_db.checks.compile import ROW_ORDER
+from synthtab_db.conditions import parse_conditions
 from synthtab_db.engine import foreign_keys as fks
 from synthtab_db.engine.learn import Learned, learn_table
 from synthtab_db.engine.roles import column_roles, fk_key_mode
@@ -47,6 +48,7 @@ class TableJob:
     model_options: dict[str, Any]
     where: str | None = None
     append: bool = False
+    learned: "Learned | None" = None  # a stored synthesizer's; None: learn from the source
 
 
 @dataclass
@@ -82,6 +84,16 @@ class TableRun:
         self.self_null_rates, self.source_rows = learned.self_null_rates, learned.source_rows
         self.samplers = {cols: s for cols, s in learned.samplers.items() if cols in self.job.parents}
         self.parent_rows = {cols: self._parent_rows(cols) for cols in self.samplers}
+        self.conditions = self._conditions()
+
+    def _conditions(self) -> dict:
+        """WHERE on the model's own columns, for a model that samples conditionally (the
+        SQL check still enforces the whole WHERE)."""
+        if not self.job.where or not getattr(self.model, "supports_conditions", False):
+            return {}
+        model_columns = {c.lower(): c for c in self.roles.model}
+        found = parse_conditions(self.job.where).items()
+        return {model_columns[k]: c.model_copy(update={"column": model_columns[k]}) for k, c in found if k in model_columns}
 
     def _parent_rows(self, cols: tuple[str, ...]) -> pa.Table:
         fk = self.samplers[cols].fk
@@ -117,7 +129,10 @@ class TableRun:
     def _model_sample(self, n: int, seed: int) -> list[pa.Array]:
         if not self.roles.model:
             return []
-        sample = self.model.sample(n, seed=seed)
+        if self.conditions:
+            sample = self.model.sample(n, seed=seed, conditions=self.conditions)
+        else:
+            sample = self.model.sample(n, seed=seed)
         return [sample.column(c).combine_chunks() for c in self.roles.model]
 
     def _keys(self, n: int) -> dict[str, pa.Array]:

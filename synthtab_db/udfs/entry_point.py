@@ -15,6 +15,7 @@ from decimal import Decimal
 import duckdb
 
 from synthtab_db.errors import SynthError
+from synthtab_db.udfs.synthesizer_functions import register_all
 
 FUNCTION = "synthtab"
 
@@ -52,4 +53,5 @@ def install(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     except (duckdb.InvalidInputException, duckdb.CatalogException):
         pass
     con.create_function(FUNCTION, synthtab, ["VARCHAR"], "VARCHAR", side_effects=True)
+    register_all(con)
     return con

@@ -1,0 +1,69 @@
+"""TRAIN / SHOW / DROP SYNTHESIZER: learn once, keep it in the database, generate later."""
+
+from __future__ import annotations
+
+import time
+
+import duckdb
+import pyarrow as pa
+
+from synthtab_db import catalog, store
+from synthtab_db.device import resolve_device
+from synthtab_db.engine.learn import dumps, learn_table, learned_state
+from synthtab_db.engine.run import _in_transaction, _source_table, qualify
+from synthtab_db.errors import SynthError
+from synthtab_db.models import default_model, get_model
+from synthtab_db.planner.graph import parent_ref
+from synthtab_db.statements import TrainStatement, validate_options
+from synthtab_db.udfs.synthesizer_functions import drop_table_function, register_table_function
+
+
+def _model_options(model, raw: dict) -> dict:
+    allowed = sorted(model.options_model.model_fields) if model.options_model else []
+    unknown = [k for k in raw if k not in allowed]
+    if unknown:
+        raise SynthError(f"unknown option {unknown[0]!r} for {model.name}; allowed options: replace, {', '.join(allowed)}")
+    return validate_options(model.options_model, raw).model_dump() if model.options_model else {}
+
+
+def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progress=None) -> pa.Table:
+    model = get_model(statement.using or default_model())
+    options = _model_options(model, statement.model_options)
+    resolve_device(statement.model_options.get("device", "auto"))
+    if store.synthesizer_exists(con, statement.name) and not statement.replace:
+        raise SynthError(f"synthesizer {statement.name!r} already exists; use WITH (replace = true) or DROP SYNTHESIZER")
+    schema = catalog.read_schema(con)
+    table = _source_table(schema, qualify(con, statement.source))
+    parents = {fk.columns: parent_ref(schema, fk) for fk in table.foreign_keys if not table.is_self_reference(fk)}
+    started = time.perf_counter()
+    learned = learn_table(con, table, table.ref, parents, model, options, on_epoch=progress)
+    weights = learned.model.to_bytes()
+    _in_transaction(con, lambda: store.save_synthesizer(
+        con, statement.name, str(table.ref), model.name, options, dumps(learned_state(learned)), weights,
+        options.get("seed"), learned.source_rows,
+    ))
+    register_table_function(con, statement.name)
+    return pa.table({
+        "synthesizer": [statement.name], "source": [str(table.ref)], "model": [model.name],
+        "rows": [learned.source_rows], "seconds": [round(time.perf_counter() - started, 3)], "bytes": [len(weights)],
+    })
+
+
+def run_show(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    if not store.has_state(con):
+        return pa.table({"name": pa.array([], pa.string()), "source": pa.array([], pa.string()),
+                         "model": pa.array([], pa.string()), "rows": pa.array([], pa.int64()),
+                         "bytes": pa.array([], pa.int64()), "created": pa.array([], pa.timestamp("us", tz="UTC"))})
+    return con.sql(
+        f"SELECT name, source, model, rows, octet_length(weights) AS bytes, created, options FROM {store.SYNTHESIZERS} ORDER BY name"
+    ).to_arrow_table()
+
+
+def run_drop(con: duckdb.DuckDBPyConnection, name: str, if_exists: bool) -> pa.Table:
+    if not store.synthesizer_exists(con, name):
+        if if_exists:
+            return pa.table({"dropped": pa.array([], pa.string())})
+        store.load_synthesizer(con, name)  # raises, listing the known ones
+    _in_transaction(con, lambda: store.drop_synthesizer(con, name))
+    drop_table_function(con, name)
+    return pa.table({"dropped": [name]})

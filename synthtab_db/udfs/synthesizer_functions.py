@@ -1,0 +1,93 @@
+"""Each stored synthesizer as a DuckDB table function: ``SELECT * FROM <name>(1000)``.
+
+DuckDB has no Python table functions, so (FIELD-NOTES) an Arrow scalar UDF returns
+one LIST(STRUCT) chunk of rows per input row, and a table macro unnests one
+chunk per row of ``range(…)``.  The model is loaded on first use; what the
+function streams are the model's columns (keys and FKs belong to GENERATE).
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from sqlglot import exp
+
+from synthtab_db import store
+from synthtab_db.duck import run_sql
+from synthtab_db.engine.roles import column_roles
+from synthtab_db.planner.schema import Kind, Table
+
+CHUNK = 65_536
+_PLAIN = {Kind.ENUM: "VARCHAR", Kind.UUID: "VARCHAR", Kind.JSON: "VARCHAR"}
+
+
+def _udf_name(name: str) -> str:
+    return f"__synthtab_sample_{name.lower()}"
+
+
+def _ident(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def _struct_sql(table: Table) -> str:
+    fields = [(c, _PLAIN.get(table.column(c).type.kind, table.column(c).type.sql)) for c in column_roles(table).model]
+    return "STRUCT(" + ", ".join(f"{_ident(c)} {t}" for c, t in fields) + ")[]"
+
+
+class _Sampler:
+    """Loads the stored model once, then serves chunks."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, name: str, list_type: pa.DataType):
+        self.con, self.name, self.list_type, self.model = con, name, list_type, None
+
+    def _load(self):
+        from synthtab_db.engine.learn import learned_from_state
+
+        stored = store.load_synthesizer(self.con.cursor(), self.name)
+        return learned_from_state(json.loads(stored["state"]), stored["weights"]).model
+
+    def __call__(self, n: pa.Array, seed: pa.Array, part: pa.Array) -> pa.Array:
+        self.model = self.model or self._load()
+        chunks = [self._chunk(*args) for args in zip(n.to_pylist(), seed.to_pylist(), part.to_pylist())]
+        return pa.concat_arrays(chunks) if chunks else pa.array([], self.list_type)
+
+    def _chunk(self, n: int, seed: int | None, part: int) -> pa.Array:
+        rows = max(0, min(CHUNK, int(n) - int(part) * CHUNK))
+        chunk_seed = None if seed is None else int(np.random.SeedSequence([int(seed), int(part)]).generate_state(1)[0])
+        sample = self.model.sample(rows, seed=chunk_seed)
+        struct_type = self.list_type.value_type
+        columns = [sample.column(f.name).combine_chunks().cast(f.type) for f in struct_type]
+        values = pa.StructArray.from_arrays(columns, fields=list(struct_type))
+        return pa.ListArray.from_arrays(pa.array([0, rows], pa.int32()), values, type=self.list_type)
+
+
+def register_table_function(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    stored = store.load_synthesizer(con, name)
+    table = Table.model_validate(json.loads(stored["state"])["table"])
+    return_type = duckdb.sqltype(_struct_sql(table))
+    list_type = con.sql(f"SELECT NULL::{_struct_sql(table)} AS x").to_arrow_table().schema.field("x").type
+    drop_table_function(con, name)
+    con.create_function(_udf_name(name), _Sampler(con, name, list_type), ["BIGINT", "BIGINT", "BIGINT"], return_type,
+                        type="arrow", side_effects=True, null_handling="special")
+    run_sql(con,
+        f"CREATE OR REPLACE TEMP MACRO {_ident(name)}(n, seed := NULL) AS TABLE "
+        f"SELECT unnest({_udf_name(name)}(n, seed, part), recursive := true) "
+        f"FROM range(CAST(ceil(n / {CHUNK}) AS BIGINT)) t(part)"
+    )
+
+
+def drop_table_function(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    try:
+        con.remove_function(_udf_name(name))
+    except (duckdb.InvalidInputException, duckdb.CatalogException):
+        pass
+    run_sql(con, f"DROP MACRO TABLE IF EXISTS temp.{_ident(name)}")
+
+
+def register_all(con: duckdb.DuckDBPyConnection) -> None:
+    """On connect: every synthesizer stored in this database becomes callable."""
+    for name in store.list_names(con):
+        register_table_function(con, name)
