@@ -20,6 +20,14 @@ class ProgressBars:
             bar = self.bars[table] = tqdm(total=total, desc=table, unit="rows", leave=False)
         bar.update(done - bar.n)
 
+    def epoch(self, table: str, info: dict) -> None:
+        """One line per training epoch: epoch, loss and time."""
+        if not self.enabled:
+            return
+        loss = info.get("val_loss", info.get("loss"))
+        shown = f"{loss:.4f}" if isinstance(loss, (int, float)) else "-"
+        tqdm.write(f"{table}: epoch {info.get('epoch')}  loss {shown}  {info.get('seconds', 0):.1f} s", file=sys.stderr)
+
     def close(self) -> None:
         for bar in self.bars.values():
             bar.close()

@@ -81,6 +81,13 @@ def learn_table(con: duckdb.DuckDBPyConnection, table: Table, source: TableRef, 
     )
 
 
+def epoch_callback(progress, table: str):
+    """A progress object may also follow training: ``progress.epoch(table, info)`` with
+    info = {epoch, loss, val_loss, seconds, ...} from the model."""
+    epoch = getattr(progress, "epoch", None)
+    return None if epoch is None else (lambda info: epoch(table, info))
+
+
 def learned_state(learned: Learned) -> dict:
     """JSON-safe description of everything but the model's weights."""
     return {

@@ -15,7 +15,7 @@ import json
 
 from synthtab_db import catalog, store
 from synthtab_db.device import resolve_device
-from synthtab_db.engine.learn import learned_from_state
+from synthtab_db.engine.learn import epoch_callback, learned_from_state
 from synthtab_db.engine.table_job import ProgressFn, TableJob, TableResult, generate_table
 from synthtab_db.engine.targets import create_table_sql, table_expr
 from synthtab_db.errors import SynthError
@@ -190,6 +190,7 @@ def _execute(con, jobs: list[TableJob], statement: GenerateStatement, progress) 
         generate_table(
             con, job, seed=None if seed is None else [seed, i], max_rounds=statement.options.max_rounds,
             batch_size=statement.options.batch_size, progress=progress, learned=job.learned,
+            on_epoch=epoch_callback(progress, str(job.source)),
         )
         for i, job in enumerate(jobs)
     ]

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from synthtab_db import catalog, store
 from synthtab_db.device import resolve_device
-from synthtab_db.engine.learn import dumps, learn_table, learned_state
+from synthtab_db.engine.learn import dumps, epoch_callback, learn_table, learned_state
 from synthtab_db.engine.run import _in_transaction, _source_table, qualify
 from synthtab_db.errors import SynthError
 from synthtab_db.models import default_model, get_model
@@ -36,7 +36,7 @@ def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progres
     table = _source_table(schema, qualify(con, statement.source))
     parents = {fk.columns: parent_ref(schema, fk) for fk in table.foreign_keys if not table.is_self_reference(fk)}
     started = time.perf_counter()
-    learned = learn_table(con, table, table.ref, parents, model, options, on_epoch=progress)
+    learned = learn_table(con, table, table.ref, parents, model, options, on_epoch=epoch_callback(progress, str(table.ref)))
     weights = learned.model.to_bytes()
     _in_transaction(con, lambda: store.save_synthesizer(
         con, statement.name, str(table.ref), model.name, options, dumps(learned_state(learned)), weights,
