@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import duckdb
 
-from synthtab_db.duck import first_row
 from synthtab_db import catalog
+from synthtab_db.duck import first_row
 from synthtab_db.engine.staging import quote
 from synthtab_db.planner.schema import Table
 

@@ -12,9 +12,9 @@ import duckdb
 import pyarrow as pa
 
 from synthtab_db.dialect import Piece, split_script
+from synthtab_db.execute import generate_database_from_python, generate_from_python, run_statement
 from synthtab_db.result import Result
 from synthtab_db.udfs.synthesizer_functions import register_all
-from synthtab_db.execute import generate_database_from_python, generate_from_python, run_statement
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -49,15 +49,33 @@ class Connection:
         result = self.execute(sql)
         return self.duckdb.from_arrow(result.arrow()) if isinstance(result, Result) else None
 
-    def generate(self, source: str, *, rows: int | None = None, into: str | None = None, using: str | None = None,
-                 where: str | None = None, scale: float | None = None, **options: Any) -> pa.Table:
+    def generate(
+        self,
+        source: str,
+        *,
+        rows: int | None = None,
+        into: str | None = None,
+        using: str | None = None,
+        where: str | None = None,
+        scale: float | None = None,
+        **options: Any,
+    ) -> pa.Table:
         """Python spelling of GENERATE SYNTHETIC FROM <source> …; returns the result set."""
         return generate_from_python(self.duckdb, source, rows, into, using, where, options, self.progress, scale)
 
-    def generate_database(self, into_schema: str, *, source_schema: str | None = None, scale: float | None = None,
-                          using: str | None = None, **options: Any) -> pa.Table:
+    def generate_database(
+        self,
+        into_schema: str,
+        *,
+        source_schema: str | None = None,
+        scale: float | None = None,
+        using: str | None = None,
+        **options: Any,
+    ) -> pa.Table:
         """Python spelling of GENERATE SYNTHETIC FROM DATABASE [<schema>] INTO SCHEMA <into_schema>."""
-        return generate_database_from_python(self.duckdb, source_schema, into_schema, scale, using, options, self.progress)
+        return generate_database_from_python(
+            self.duckdb, source_schema, into_schema, scale, using, options, self.progress
+        )
 
     def close(self) -> None:
         self.duckdb.close()
@@ -72,7 +90,9 @@ class Connection:
         return getattr(self.duckdb, name)
 
 
-def connect(database: str = ":memory:", read_only: bool = False, config: dict | None = None, **settings: Any) -> Connection:
+def connect(
+    database: str = ":memory:", read_only: bool = False, config: dict | None = None, **settings: Any
+) -> Connection:
     """Open (or create) a DuckDB database; ``settings`` are DuckDB config options."""
     merged = dict(config or {}, **settings)
     con = duckdb.connect(database, read_only=read_only, config=merged)

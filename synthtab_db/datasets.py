@@ -47,9 +47,10 @@ def _insert_levels(con: duckdb.DuckDBPyConnection, name: str, fk: str, ref: str)
     run_sql(con, f"INSERT INTO {name} SELECT * FROM {STAGE} WHERE {quote(fk)} IS NULL")
     while True:
         before = first_row(con, f"SELECT count(*) FROM {name}")[0]
-        run_sql(con, 
+        run_sql(
+            con,
             f"INSERT INTO {name} SELECT s.* FROM {STAGE} s WHERE s.{quote(fk)} IN (SELECT {quote(ref)} FROM {name}) "
-            f"AND s.{quote(ref)} NOT IN (SELECT {quote(ref)} FROM {name})"
+            f"AND s.{quote(ref)} NOT IN (SELECT {quote(ref)} FROM {name})",
         )
         if first_row(con, f"SELECT count(*) FROM {name}")[0] == before:
             return

@@ -40,25 +40,49 @@ def _ref(name: str | None):
     return table_ref(exp.to_table(name, dialect="duckdb")) if name else None
 
 
-def generate_from_python(con, source: str, rows: int | None = None, into: str | None = None, using: str | None = None,
-                         where: str | None = None, options: dict[str, Any] | None = None, progress=None,
-                         scale: float | None = None) -> pa.Table:
+def generate_from_python(
+    con,
+    source: str,
+    rows: int | None = None,
+    into: str | None = None,
+    using: str | None = None,
+    where: str | None = None,
+    options: dict[str, Any] | None = None,
+    progress=None,
+    scale: float | None = None,
+) -> pa.Table:
     """The Python API builds the same typed statement the SQL parser does."""
     _positive("rows", rows, int)
     _positive("scale", scale, (int, float))
     statement = GenerateStatement(
-        source=_ref(source), rows=rows, scale=scale, into=_ref(into), using=using, where=where,
+        source=_ref(source),
+        rows=rows,
+        scale=scale,
+        into=_ref(into),
+        using=using,
+        where=where,
         model_options={k.lower(): v for k, v in (options or {}).items()},
     )
     check_clauses(statement)
     return run_generate(con, statement, progress)
 
 
-def generate_database_from_python(con, source_schema: str | None, into_schema: str | None, scale: float | None = None,
-                                  using: str | None = None, options: dict[str, Any] | None = None, progress=None) -> pa.Table:
+def generate_database_from_python(
+    con,
+    source_schema: str | None,
+    into_schema: str | None,
+    scale: float | None = None,
+    using: str | None = None,
+    options: dict[str, Any] | None = None,
+    progress=None,
+) -> pa.Table:
     _positive("scale", scale, (int, float))
     statement = GenerateStatement(
-        database=True, source_schema=source_schema, into_schema=into_schema, scale=scale, using=using,
+        database=True,
+        source_schema=source_schema,
+        into_schema=into_schema,
+        scale=scale,
+        using=using,
         model_options={k.lower(): v for k, v in (options or {}).items()},
     )
     check_clauses(statement)

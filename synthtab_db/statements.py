@@ -75,7 +75,11 @@ def literal_value(node: exp.Expression) -> Any:
 
 def _number(text: str) -> int | float:
     value = Decimal(text)
-    return int(value) if value == value.to_integral_value() and "." not in text and "e" not in text.lower() else float(value)
+    return (
+        int(value)
+        if value == value.to_integral_value() and "." not in text and "e" not in text.lower()
+        else float(value)
+    )
 
 
 def table_ref(node: exp.Table | None) -> TableRef | None:
@@ -141,8 +145,11 @@ def train_statement(node: exp.Expression) -> TrainStatement:
     if not isinstance(replace, bool):
         raise SynthError(f"option 'replace' must be TRUE or FALSE, got {replace!r}")
     return TrainStatement(
-        name=node.this.name, source=table_ref(node.args["source"]), using=_name(node.args.get("using")),
-        replace=replace, model_options=options,
+        name=node.this.name,
+        source=table_ref(node.args["source"]),
+        using=_name(node.args.get("using")),
+        replace=replace,
+        model_options=options,
     )
 
 
@@ -163,9 +170,7 @@ def check_clauses(s: GenerateStatement) -> None:
         raise SynthError(f"synthesizer {s.synthesizer} already has its model; drop USING")
 
 
-def split_options(
-    statement: GenerateStatement, model_options: type[BaseModel] | None
-) -> GenerateStatement:
+def split_options(statement: GenerateStatement, model_options: type[BaseModel] | None) -> GenerateStatement:
     """Common options go to GenerateOptions, the rest to the model's own options model."""
     common = {k: v for k, v in statement.model_options.items() if k in GenerateOptions.model_fields}
     rest = {k: v for k, v in statement.model_options.items() if k not in common}

@@ -38,7 +38,9 @@ def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def has_state(con: duckdb.DuckDBPyConnection) -> bool:
-    row = first_row(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = 'synthesizers'", {"s": STATE})
+    row = first_row(
+        con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = 'synthesizers'", {"s": STATE}
+    )
     return bool(row[0])
 
 
@@ -49,8 +51,14 @@ def versions() -> dict[str, str]:
 
     import synthtab_db
 
-    found = {"python": platform.python_version(), "synthtab_db": synthtab_db.__version__, "duckdb": duckdb.__version__,
-             "numpy": numpy.__version__, "pyarrow": pyarrow.__version__, "sqlglot": sqlglot.__version__}
+    found = {
+        "python": platform.python_version(),
+        "synthtab_db": synthtab_db.__version__,
+        "duckdb": duckdb.__version__,
+        "numpy": numpy.__version__,
+        "pyarrow": pyarrow.__version__,
+        "sqlglot": sqlglot.__version__,
+    }
     try:
         import torch
 
@@ -60,20 +68,32 @@ def versions() -> dict[str, str]:
     return found
 
 
-def save_synthesizer(con, name: str, source: str, model: str, options: dict, state: str, weights: bytes,
-                     seed: int | None, rows: int) -> None:
+def save_synthesizer(
+    con, name: str, source: str, model: str, options: dict, state: str, weights: bytes, seed: int | None, rows: int
+) -> None:
     ensure_state(con)
     run_sql(
         con,
         f"INSERT OR REPLACE INTO {SYNTHESIZERS} VALUES ($name, $source, $model, $options, $state, $weights, $seed, $versions, $rows, $created)",
-        {"name": name, "source": source, "model": model, "options": json.dumps(options), "state": state,
-         "weights": weights, "seed": seed, "versions": json.dumps(versions()), "rows": rows,
-         "created": datetime.now(timezone.utc)},
+        {
+            "name": name,
+            "source": source,
+            "model": model,
+            "options": json.dumps(options),
+            "state": state,
+            "weights": weights,
+            "seed": seed,
+            "versions": json.dumps(versions()),
+            "rows": rows,
+            "created": datetime.now(timezone.utc),
+        },
     )
 
 
 def synthesizer_exists(con, name: str) -> bool:
-    return has_state(con) and bool(first_row(con, f"SELECT count(*) FROM {SYNTHESIZERS} WHERE lower(name) = lower($n)", {"n": name})[0])
+    return has_state(con) and bool(
+        first_row(con, f"SELECT count(*) FROM {SYNTHESIZERS} WHERE lower(name) = lower($n)", {"n": name})[0]
+    )
 
 
 def load_synthesizer(con, name: str) -> dict[str, Any]:

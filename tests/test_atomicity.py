@@ -49,7 +49,9 @@ def test_failure_on_third_table_rolls_back_everything(con):
     con.execute("CREATE SCHEMA synth; CREATE TABLE synth.keep (x INTEGER); INSERT INTO synth.keep VALUES (1)")
     before = con.execute("SELECT schema_name, table_name, estimated_size FROM duckdb_tables() ORDER BY ALL").fetchall()
     with pytest.raises(synthtab_db.SynthError, match=r"table synth\.c: only 0 of \d+ rows.*CHECK"):
-        con.execute("GENERATE SYNTHETIC FROM DATABASE main INTO SCHEMA synth USING breaks_table_c_for_tests WITH (seed = 1, max_rounds = 2)")
+        con.execute(
+            "GENERATE SYNTHETIC FROM DATABASE main INTO SCHEMA synth USING breaks_table_c_for_tests WITH (seed = 1, max_rounds = 2)"
+        )
     after = con.execute("SELECT schema_name, table_name, estimated_size FROM duckdb_tables() ORDER BY ALL").fetchall()
     assert after == before
     assert con.execute("SELECT count(*) FROM synth.keep").fetchone() == (1,)

@@ -25,14 +25,20 @@ def db(con):
     "sql, message",
     [
         ("GENERATE SYNTHETIC FROM nosuch", r"unknown source table main\.nosuch"),
-        ("GENERATE SYNTHETIC FROM people USING nosuchmodel", r"unknown model 'nosuchmodel'; available models: .*copula"),
+        (
+            "GENERATE SYNTHETIC FROM people USING nosuchmodel",
+            r"unknown model 'nosuchmodel'; available models: .*copula",
+        ),
         ("GENERATE SYNTHETIC FROM people WITH (colour = 'red')", r"unknown option 'colour'.*allowed options: .*seed"),
         ("GENERATE SYNTHETIC FROM people WITH (max_rounds = 0)", r"option 'max_rounds'"),
         ("GENERATE SYNTHETIC FROM people WITH (seed = 'abc')", r"option 'seed'"),
         ("GENERATE SYNTHETIC FROM people ROWS 0", r"ROWS must be a positive integer"),
         ("GENERATE SYNTHETIC FROM people ROWS 1.5", r"ROWS must be a positive integer"),
         ("GENERATE SYNTHETIC FROM people SCALE 0", r"SCALE must be a number greater than 0"),
-        ("GENERATE SYNTHETIC FROM people INTO existing", r"target table main\.existing already exists; use WITH \(replace = true\)"),
+        (
+            "GENERATE SYNTHETIC FROM people INTO existing",
+            r"target table main\.existing already exists; use WITH \(replace = true\)",
+        ),
         ("GENERATE SYNTHETIC FROM DATABASE nosuchschema INTO SCHEMA s", r"schema 'nosuchschema' has no tables"),
         ("GENERATE SYNTHETIC FROM people INTO people", r"already exists|is the source table"),
         ("GENERATE SYNTHETIC FROM people WITH (replace = true, append = true)", r"replace and append"),

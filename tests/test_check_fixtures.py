@@ -34,8 +34,15 @@ def load_cases():
 
 def compiled(ddl):
     table = schema_from_ddl(ddl, default_schema="main").tables[-1]
-    parents = {fk.columns: exp.table_(exp.to_identifier(fk.ref_table.name, quoted=True), db=exp.to_identifier("main", quoted=True)) for fk in table.foreign_keys}
-    existing = (exp.table_(exp.to_identifier(f"synth_{table.name}", quoted=True), db=exp.to_identifier("main", quoted=True)),)
+    parents = {
+        fk.columns: exp.table_(
+            exp.to_identifier(fk.ref_table.name, quoted=True), db=exp.to_identifier("main", quoted=True)
+        )
+        for fk in table.foreign_keys
+    }
+    existing = (
+        exp.table_(exp.to_identifier(f"synth_{table.name}", quoted=True), db=exp.to_identifier("main", quoted=True)),
+    )
     return table, {c.name: c for c in compile_checks(table, CheckContext(existing=existing, parents=parents))}
 
 
@@ -62,7 +69,9 @@ def test_compiled_checks_flag_exactly_the_bad_rows():
     )
     table, checks = compiled(ddl)
     con = duckdb.connect()
-    con.execute("CREATE TABLE main.p (id INTEGER); INSERT INTO main.p VALUES (1), (2); CREATE TABLE main.synth_c (id INTEGER); INSERT INTO main.synth_c VALUES (9)")
+    con.execute(
+        "CREATE TABLE main.p (id INTEGER); INSERT INTO main.p VALUES (1), (2); CREATE TABLE main.synth_c (id INTEGER); INSERT INTO main.synth_c VALUES (9)"
+    )
     con.execute(
         "CREATE TABLE stage AS SELECT * FROM (VALUES "
         "(1, 1, 1, 'abc', 1), (2, 3, 2, 'abc', 2), (3, NULL, 9, 'abc', 3), (4, 2, NULL, NULL, 4), "
@@ -70,7 +79,9 @@ def test_compiled_checks_flag_exactly_the_bad_rows():
     )
     flagged = {}
     for name, check in checks.items():
-        rows = con.execute(f"SELECT __row FROM (SELECT s.__row, coalesce(({check.sql()}), FALSE) AS bad FROM stage s) WHERE bad ORDER BY 1").fetchall()
+        rows = con.execute(
+            f"SELECT __row FROM (SELECT s.__row, coalesce(({check.sql()}), FALSE) AS bad FROM stage s) WHERE bad ORDER BY 1"
+        ).fetchall()
         flagged[name] = [r[0] for r in rows]
     assert flagged["FOREIGN KEY (p_id) -> main.p"] == [2]
     assert flagged[next(n for n in checks if n.startswith("CHECK"))] == [3]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import RELATIONAL, dataset
 
 import synthtab_db
 from synthtab_db.audit import audit_schema
 from synthtab_db.datasets import load_relational
-
-from conftest import RELATIONAL, dataset
 
 
 @pytest.fixture(params=RELATIONAL)

@@ -31,7 +31,14 @@ def test_clauses_in_any_order():
     a = parse("GENERATE SYNTHETIC FROM s.customers ROWS 10 INTO synth.c USING copula WITH (seed = 7, replace = true)")
     b = parse("generate synthetic from s.customers with (seed = 7, replace = true) using copula into synth.c rows 10")
     assert a == b
-    assert (a.source.schema, a.source.name, a.rows, a.into.schema, a.into.name, a.using) == ("s", "customers", 10, "synth", "c", "copula")
+    assert (a.source.schema, a.source.name, a.rows, a.into.schema, a.into.name, a.using) == (
+        "s",
+        "customers",
+        10,
+        "synth",
+        "c",
+        "copula",
+    )
     assert a.model_options == {"seed": 7, "replace": True}
 
 
@@ -43,7 +50,7 @@ def test_database_form():
 
 
 def test_quoted_names_and_where():
-    s = parse('GENERATE SYNTHETIC FROM "order" WHERE amount > 10 AND k IN (\'A\', \'B\')')
+    s = parse("GENERATE SYNTHETIC FROM \"order\" WHERE amount > 10 AND k IN ('A', 'B')")
     assert s.source.name == "order"
     assert "amount > 10" in s.where and "IN ('A', 'B')" in s.where
 

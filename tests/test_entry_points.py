@@ -12,8 +12,6 @@ import pytest
 import synthtab_db
 from synthtab_db.cli import main
 
-from conftest import dataset
-
 
 @pytest.fixture
 def plain():
@@ -26,10 +24,14 @@ def plain():
 
 
 def test_plain_duckdb_client_generates_through_sql(plain):
-    (payload,) = plain.execute("SELECT synthtab('GENERATE SYNTHETIC FROM people ROWS 50 INTO synth_people WITH (seed = 1)')").fetchall()[0]
+    (payload,) = plain.execute(
+        "SELECT synthtab('GENERATE SYNTHETIC FROM people ROWS 50 INTO synth_people WITH (seed = 1)')"
+    ).fetchall()[0]
     rows = json.loads(payload)
     assert rows[0]["table"] == "main.synth_people" and rows[0]["rows"] == 50
-    assert plain.execute("SELECT count(*), count(DISTINCT id), min(age) >= 0 FROM synth_people").fetchall() == [(50, 50, True)]
+    assert plain.execute("SELECT count(*), count(DISTINCT id), min(age) >= 0 FROM synth_people").fetchall() == [
+        (50, 50, True)
+    ]
 
 
 def test_plain_client_sees_our_errors(plain):
@@ -57,7 +59,9 @@ def test_cli_help_lists_commands(capsys):
 def test_cli_generate_and_sql(tmp_path, capsys):
     db = tmp_path / "shop.duckdb"
     script = tmp_path / "load.sql"
-    script.write_text("CREATE TABLE c (id INTEGER PRIMARY KEY, v DOUBLE); INSERT INTO c SELECT range, random() FROM range(100);")
+    script.write_text(
+        "CREATE TABLE c (id INTEGER PRIMARY KEY, v DOUBLE); INSERT INTO c SELECT range, random() FROM range(100);"
+    )
     assert main(["sql", str(script), "--database", str(db)]) == 0
     assert main(["generate", str(db), "--from", "c", "--rows", "40", "--into", "synth_c", "--with", "seed=3"]) == 0
     out = capsys.readouterr().out

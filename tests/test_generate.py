@@ -51,8 +51,12 @@ def test_generates_rows_that_obey_every_constraint(shop):
     result = shop.execute("GENERATE SYNTHETIC FROM customers ROWS 500 INTO synth_customers WITH (seed = 7)")
     (row,) = result.fetchall()
     assert row[0] == "main.synth_customers" and row[2] == 500
-    assert shop.execute("SELECT count(*), count(DISTINCT id), count(DISTINCT code) FROM synth_customers").fetchone() == (500, 500, 500)
-    assert shop.execute("SELECT count(*) FROM synth_customers WHERE age NOT BETWEEN 18 AND 99 OR length(name) > 12").fetchone() == (0,)
+    assert shop.execute(
+        "SELECT count(*), count(DISTINCT id), count(DISTINCT code) FROM synth_customers"
+    ).fetchone() == (500, 500, 500)
+    assert shop.execute(
+        "SELECT count(*) FROM synth_customers WHERE age NOT BETWEEN 18 AND 99 OR length(name) > 12"
+    ).fetchone() == (0,)
     codes = [r[0] for r in shop.execute("SELECT code FROM synth_customers").fetchall()]
     assert all(re.fullmatch(r"C\d{5}", c) for c in codes)
 
@@ -67,7 +71,12 @@ def test_same_seed_same_rows(shop):
     shop.execute("GENERATE SYNTHETIC FROM customers ROWS 200 INTO b WITH (seed = 3)")
     shop.execute("GENERATE SYNTHETIC FROM customers ROWS 200 INTO c WITH (seed = 4)")
     assert shop.execute("SELECT count(*) FROM (SELECT * FROM a EXCEPT ALL SELECT * FROM b)").fetchone() == (0,)
-    assert shop.execute("SELECT count(*) FROM (SELECT * EXCLUDE (id, code) FROM a EXCEPT ALL SELECT * EXCLUDE (id, code) FROM c)").fetchone()[0] > 0
+    assert (
+        shop.execute(
+            "SELECT count(*) FROM (SELECT * EXCLUDE (id, code) FROM a EXCEPT ALL SELECT * EXCLUDE (id, code) FROM c)"
+        ).fetchone()[0]
+        > 0
+    )
 
 
 def test_child_table_keys_come_from_real_parents(shop):
@@ -77,14 +86,20 @@ def test_child_table_keys_come_from_real_parents(shop):
     ).fetchone()[0]
     assert orphans == 0
     # parents with no orders exist in the source (customers 301..400); the draw keeps that shape
-    childless = shop.execute("SELECT count(*) FROM customers WHERE id NOT IN (SELECT customer_id FROM synth_orders)").fetchone()[0]
+    childless = shop.execute(
+        "SELECT count(*) FROM customers WHERE id NOT IN (SELECT customer_id FROM synth_orders)"
+    ).fetchone()[0]
     assert childless >= 80
 
 
 def test_append_continues_keys(shop):
     shop.execute("GENERATE SYNTHETIC FROM customers ROWS 100 INTO t WITH (seed = 1)")
     shop.execute("GENERATE SYNTHETIC FROM customers ROWS 100 INTO t WITH (seed = 1, append = true)")
-    assert shop.execute("SELECT count(*), count(DISTINCT id), count(DISTINCT code) FROM t").fetchone() == (200, 200, 200)
+    assert shop.execute("SELECT count(*), count(DISTINCT id), count(DISTINCT code) FROM t").fetchone() == (
+        200,
+        200,
+        200,
+    )
 
 
 def test_replace_overwrites(shop):
@@ -94,7 +109,9 @@ def test_replace_overwrites(shop):
 
 
 def test_where_condition_holds_for_every_row(shop):
-    shop.execute("GENERATE SYNTHETIC FROM customers ROWS 100 INTO vip WHERE segment = 'vip' AND age >= 40 WITH (seed = 2)")
+    shop.execute(
+        "GENERATE SYNTHETIC FROM customers ROWS 100 INTO vip WHERE segment = 'vip' AND age >= 40 WITH (seed = 2)"
+    )
     assert shop.execute("SELECT count(*) FROM vip WHERE segment <> 'vip' OR age < 40").fetchone() == (0,)
     assert shop.execute("SELECT count(*) FROM vip").fetchone() == (100,)
 
@@ -124,7 +141,16 @@ def test_python_api_matches_sql(shop):
 
 def test_result_set_shape(shop):
     result = shop.execute("GENERATE SYNTHETIC FROM customers ROWS 10 INTO r WITH (seed = 1)")
-    assert [d[0] for d in result.description] == ["table", "source", "rows", "model", "seconds", "rounds", "rejected_rows", "rejected"]
+    assert [d[0] for d in result.description] == [
+        "table",
+        "source",
+        "rows",
+        "model",
+        "seconds",
+        "rounds",
+        "rejected_rows",
+        "rejected",
+    ]
 
 
 def test_sql_returns_a_relation(shop):

@@ -29,7 +29,9 @@ def test_train_then_generate_without_the_source(people):
     people.execute("CREATE TABLE people_copy AS SELECT * FROM people")
     people.execute("DELETE FROM people")  # the synthesizer no longer needs its source rows
     people.execute("GENERATE SYNTHETIC FROM SYNTHESIZER p ROWS 120 INTO synth_p WITH (seed = 2)")
-    assert people.execute("SELECT count(*), count(DISTINCT id), min(age) >= 18 FROM synth_p").fetchall() == [(120, 120, True)]
+    assert people.execute("SELECT count(*), count(DISTINCT id), min(age) >= 18 FROM synth_p").fetchall() == [
+        (120, 120, True)
+    ]
     orphans = people.execute("SELECT count(*) FROM synth_p WHERE city_id NOT IN (SELECT id FROM city)").fetchall()
     assert orphans == [(0,)]
 

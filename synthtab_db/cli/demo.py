@@ -24,8 +24,12 @@ STEPS = [
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--database", "-d", default=":memory:",
-                        help="DuckDB file to write (default: in memory; an existing file is refused)")
+    parser.add_argument(
+        "--database",
+        "-d",
+        default=":memory:",
+        help="DuckDB file to write (default: in memory; an existing file is refused)",
+    )
 
 
 def _load(con: synthtab_db.Connection) -> None:
@@ -55,13 +59,19 @@ def run(args: argparse.Namespace) -> int:
 def _show(con: synthtab_db.Connection) -> None:
     print("\nSELECT * FROM census.synth_adult LIMIT 5;")
     print_result(con.execute("SELECT * FROM census.synth_adult LIMIT 5"))
-    print("\nSELECT income, count(*), round(avg(age), 1) AS avg_age FROM census.adult / census.synth_adult GROUP BY income;")
-    print_result(con.execute(
-        "SELECT 'real' AS data, income, count(*) AS n, round(avg(age), 1) AS avg_age FROM census.adult GROUP BY ALL "
-        "UNION ALL SELECT 'synthetic', income, count(*), round(avg(age), 1) FROM census.synth_adult GROUP BY ALL ORDER BY 1, 2"
-    ))
+    print(
+        "\nSELECT income, count(*), round(avg(age), 1) AS avg_age FROM census.adult / census.synth_adult GROUP BY income;"
+    )
+    print_result(
+        con.execute(
+            "SELECT 'real' AS data, income, count(*) AS n, round(avg(age), 1) AS avg_age FROM census.adult GROUP BY ALL "
+            "UNION ALL SELECT 'synthetic', income, count(*), round(avg(age), 1) FROM census.synth_adult GROUP BY ALL ORDER BY 1, 2"
+        )
+    )
     violations = audit_schema(con.duckdb, "synth", constraints_from="main")
     bad = {k: v for k, v in violations.items() if v}
-    print(f"\nIndependent audit of schema synth: {len(violations)} constraints checked, {sum(bad.values())} violations.")
+    print(
+        f"\nIndependent audit of schema synth: {len(violations)} constraints checked, {sum(bad.values())} violations."
+    )
     for label, count in bad.items():
         print(f"  {label}: {count}")

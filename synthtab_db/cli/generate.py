@@ -23,8 +23,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=float, help="multiply the source's row counts")
     parser.add_argument("--into", metavar="TABLE|SCHEMA", help="target table (or schema with --from-database)")
     parser.add_argument("--using", metavar="MODEL", help="model name (default: the best installed)")
-    parser.add_argument("--with", dest="options", action="append", default=[], metavar="KEY=VALUE",
-                        help="an option, e.g. --with seed=7 --with replace=true (repeatable)")
+    parser.add_argument(
+        "--with",
+        dest="options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option, e.g. --with seed=7 --with replace=true (repeatable)",
+    )
 
 
 def _options(pairs: list[str]) -> dict:
@@ -44,9 +50,22 @@ def run(args: argparse.Namespace) -> int:
     with synthtab_db.connect(args.database) as con:
         con.progress = bars
         if args.source_schema:
-            result = con.generate_database(args.into, source_schema=args.source_schema, scale=args.scale, using=args.using, **_options(args.options))
+            result = con.generate_database(
+                args.into,
+                source_schema=args.source_schema,
+                scale=args.scale,
+                using=args.using,
+                **_options(args.options),
+            )
         else:
-            result = con.generate(args.source, rows=args.rows, into=args.into, using=args.using, scale=args.scale, **_options(args.options))
+            result = con.generate(
+                args.source,
+                rows=args.rows,
+                into=args.into,
+                using=args.using,
+                scale=args.scale,
+                **_options(args.options),
+            )
         bars.close()
     print_result(Result(result))
     return 0

@@ -33,7 +33,9 @@ class ForeignKeySampler:
     counts: np.ndarray  # children per source parent row
 
     @classmethod
-    def learn(cls, con: duckdb.DuckDBPyConnection, child: Table, source: TableRef, parent: TableRef, fk: ForeignKey) -> "ForeignKeySampler":
+    def learn(
+        cls, con: duckdb.DuckDBPyConnection, child: Table, source: TableRef, parent: TableRef, fk: ForeignKey
+    ) -> "ForeignKeySampler":
         return cls(fk, learned_null_rate(con, source, fk), _child_counts(con, source, parent, fk))
 
     def weights(self, n_parents: int, rng: np.random.Generator) -> np.ndarray:
@@ -77,7 +79,9 @@ def _child_counts(con: duckdb.DuckDBPyConnection, source: TableRef, parent: Tabl
 NO_PARENT = -1
 
 
-def slots_for_main(sampler: ForeignKeySampler, parents: pa.Table, rows: int | None, rng: np.random.Generator) -> np.ndarray:
+def slots_for_main(
+    sampler: ForeignKeySampler, parents: pa.Table, rows: int | None, rng: np.random.Generator
+) -> np.ndarray:
     """Parent row index of every child row (NO_PARENT: a NULL key): the learned counts
     per generated parent, or ``rows`` rows spread by those counts."""
     weights = sampler.weights(parents.num_rows, rng)
@@ -116,7 +120,9 @@ def draw_grouped_distinct(weights: np.ndarray, groups: np.ndarray, rng: np.rando
     return out
 
 
-def take_keys(parents: pa.Table, index: np.ndarray, fk: ForeignKey, null: np.ndarray | None = None) -> dict[str, pa.Array]:
+def take_keys(
+    parents: pa.Table, index: np.ndarray, fk: ForeignKey, null: np.ndarray | None = None
+) -> dict[str, pa.Array]:
     """The FK columns for rows pointing at ``parents[index]`` (NULL where ``null`` or NO_PARENT)."""
     missing = index == NO_PARENT
     null = missing if null is None else (null | missing)

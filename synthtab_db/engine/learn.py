@@ -54,8 +54,15 @@ def main_foreign_key(con: duckdb.DuckDBPyConnection, table: Table, parent_source
     return max(candidates, key=rank).columns
 
 
-def learn_table(con: duckdb.DuckDBPyConnection, table: Table, source: TableRef, parent_sources: dict,
-                model: type[Synthesizer], model_options: dict, on_epoch=None) -> Learned:
+def learn_table(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    source: TableRef,
+    parent_sources: dict,
+    model: type[Synthesizer],
+    model_options: dict,
+    on_epoch=None,
+) -> Learned:
     """Fit everything generation needs from ``source`` (read once, as Arrow)."""
     roles = column_roles(table)
     data = con.sql(f"SELECT * FROM {_sql(source)}").to_arrow_table()
@@ -75,7 +82,9 @@ def learn_table(con: duckdb.DuckDBPyConnection, table: Table, source: TableRef, 
         samplers=samplers,
         main=main_foreign_key(con, table, parent_sources),
         self_null_rates={
-            fk.columns: fks.learned_null_rate(con, source, fk) for fk in table.foreign_keys if table.is_self_reference(fk)
+            fk.columns: fks.learned_null_rate(con, source, fk)
+            for fk in table.foreign_keys
+            if table.is_self_reference(fk)
         },
         source_rows=data.num_rows,
     )
@@ -94,7 +103,11 @@ def learned_state(learned: Learned) -> dict:
         "table": learned.table.model_dump(mode="json"),
         "keys": {c: g.to_dict() for c, g in learned.keygens.items()},
         "foreign_keys": [
-            {"columns": list(cols), "null_rate": s.null_rate, "counts": base64.b64encode(s.counts.astype("<i8").tobytes()).decode()}
+            {
+                "columns": list(cols),
+                "null_rate": s.null_rate,
+                "counts": base64.b64encode(s.counts.astype("<i8").tobytes()).decode(),
+            }
             for cols, s in learned.samplers.items()
         ],
         "main": list(learned.main) if learned.main else None,

@@ -7,14 +7,14 @@ the whole statement back, so all target tables appear or none do.
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pyarrow as pa
 
-from synthtab_db.duck import first_row, run_sql
-import json
-
 from synthtab_db import catalog, store
 from synthtab_db.device import resolve_device
+from synthtab_db.duck import first_row, run_sql
 from synthtab_db.engine.learn import epoch_callback, learned_from_state
 from synthtab_db.engine.table_job import ProgressFn, TableJob, TableResult, generate_table
 from synthtab_db.engine.targets import create_table_sql, table_expr
@@ -39,7 +39,9 @@ RESULT_SCHEMA = pa.schema(
 )
 
 
-def run_generate(con: duckdb.DuckDBPyConnection, statement: GenerateStatement, progress: ProgressFn | None = None) -> pa.Table:
+def run_generate(
+    con: duckdb.DuckDBPyConnection, statement: GenerateStatement, progress: ProgressFn | None = None
+) -> pa.Table:
     if statement.synthesizer:
         return _generate_from_synthesizer(con, statement, progress)
     model = get_model(statement.using or default_model())
@@ -82,9 +84,17 @@ def _jobs(con, schema: Schema, statement: GenerateStatement, model) -> list[Tabl
     if rows is None and statement.scale is not None:
         rows = max(1, round(_count(con, source.ref) * statement.scale))
     job = TableJob(
-        table=source, source=source.ref, target=target, rows=rows, scale=statement.scale or 1.0,
-        parents=parents, parent_sources=dict(parents), model=model, model_options=statement.model_options,
-        where=statement.where, append=statement.options.append,
+        table=source,
+        source=source.ref,
+        target=target,
+        rows=rows,
+        scale=statement.scale or 1.0,
+        parents=parents,
+        parent_sources=dict(parents),
+        model=model,
+        model_options=statement.model_options,
+        where=statement.where,
+        append=statement.options.append,
     )
     _require_rows(con, job)
     return [job]
@@ -101,15 +111,33 @@ def _generate_from_synthesizer(con, statement: GenerateStatement, progress) -> p
     for fk in table.foreign_keys:
         if not table.is_self_reference(fk):
             if not schema.has_table(fk.ref_table):
-                raise SynthError(f"synthesizer {stored['name']}: parent table {fk.ref_table} of FOREIGN KEY ({', '.join(fk.columns)}) does not exist")
+                raise SynthError(
+                    f"synthesizer {stored['name']}: parent table {fk.ref_table} of FOREIGN KEY ({', '.join(fk.columns)}) does not exist"
+                )
             parents[fk.columns] = parent_ref(schema, fk)
-    rows = statement.rows if statement.rows is not None else (
-        max(1, round(learned.source_rows * statement.scale)) if statement.scale else learned.source_rows or None)
-    target = qualify(con, statement.into) if statement.into else TableRef(name=f"synth_{table.name}", schema=current_schema(con))
+    rows = (
+        statement.rows
+        if statement.rows is not None
+        else (max(1, round(learned.source_rows * statement.scale)) if statement.scale else learned.source_rows or None)
+    )
+    target = (
+        qualify(con, statement.into)
+        if statement.into
+        else TableRef(name=f"synth_{table.name}", schema=current_schema(con))
+    )
     job = TableJob(
-        table=table, source=table.ref, target=target, rows=rows, scale=1.0, parents=parents,
-        parent_sources=dict(parents), model=type(learned.model), model_options={}, where=statement.where,
-        append=statement.options.append, learned=learned,
+        table=table,
+        source=table.ref,
+        target=target,
+        rows=rows,
+        scale=1.0,
+        parents=parents,
+        parent_sources=dict(parents),
+        model=type(learned.model),
+        model_options={},
+        where=statement.where,
+        append=statement.options.append,
+        learned=learned,
     )
     if job.rows is None:
         raise SynthError(f"synthesizer {stored['name']} learned from no rows; give ROWS <n>")
@@ -156,8 +184,15 @@ def _database_job(sub: Schema, schema: Schema, table: Table, target: dict, state
         sources[fk.columns] = source
         parents[fk.columns] = target.get(source.key(), source)
     return TableJob(
-        table=table, source=table.ref, target=target[table.ref.key()], rows=None, scale=statement.scale or 1.0,
-        parents=parents, parent_sources=sources, model=model, model_options=statement.model_options,
+        table=table,
+        source=table.ref,
+        target=target[table.ref.key()],
+        rows=None,
+        scale=statement.scale or 1.0,
+        parents=parents,
+        parent_sources=sources,
+        model=model,
+        model_options=statement.model_options,
         append=statement.options.append,
     )
 
@@ -176,7 +211,9 @@ def _refuse_existing_targets(con, jobs: list[TableJob], statement: GenerateState
     for job in jobs:
         exists = _exists(con, job.target)
         if exists and not (opts.replace or opts.append):
-            raise SynthError(f"target table {job.target} already exists; use WITH (replace = true) or WITH (append = true)")
+            raise SynthError(
+                f"target table {job.target} already exists; use WITH (replace = true) or WITH (append = true)"
+            )
         if opts.append and not exists:
             object.__setattr__(job, "append", False)
         if job.target.key() == job.source.key():
@@ -188,8 +225,13 @@ def _execute(con, jobs: list[TableJob], statement: GenerateStatement, progress) 
     seed = statement.options.seed
     return [
         generate_table(
-            con, job, seed=None if seed is None else [seed, i], max_rounds=statement.options.max_rounds,
-            batch_size=statement.options.batch_size, progress=progress, learned=job.learned,
+            con,
+            job,
+            seed=None if seed is None else [seed, i],
+            max_rounds=statement.options.max_rounds,
+            batch_size=statement.options.batch_size,
+            progress=progress,
+            learned=job.learned,
             on_epoch=epoch_callback(progress, str(job.source)),
         )
         for i, job in enumerate(jobs)
@@ -239,8 +281,14 @@ def _in_transaction(con: duckdb.DuckDBPyConnection, work):
 def _result_table(results: list[TableResult]) -> pa.Table:
     rows = [
         {
-            "table": r.table, "source": r.source, "rows": r.rows, "model": r.model, "seconds": round(r.seconds, 3),
-            "rounds": r.rounds, "rejected_rows": sum(r.rejected.values()), "rejected": list(r.rejected.items()),
+            "table": r.table,
+            "source": r.source,
+            "rows": r.rows,
+            "model": r.model,
+            "seconds": round(r.seconds, 3),
+            "rounds": r.rounds,
+            "rejected_rows": sum(r.rejected.values()),
+            "rejected": list(r.rejected.items()),
         }
         for r in results
     ]

@@ -12,8 +12,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from synthtab_db.duck import first_row, run_sql
 from synthtab_db.checks.compile import ROW_ORDER
+from synthtab_db.duck import first_row, run_sql
 from synthtab_db.engine.staging import quote
 from synthtab_db.engine.targets import table_expr
 from synthtab_db.errors import SynthError
@@ -42,27 +42,39 @@ def _columns(table: Table) -> str:
     return ", ".join(quote(c.name) for c in table.columns)
 
 
-def insert_accepted(con: duckdb.DuckDBPyConnection, table: Table, target: TableRef, accepted: str,
-                    self_fks: dict[tuple[str, ...], float], rng: np.random.Generator) -> int:
+def insert_accepted(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    target: TableRef,
+    accepted: str,
+    self_fks: dict[tuple[str, ...], float],
+    rng: np.random.Generator,
+) -> int:
     """Move accepted rows into the target; returns the number of rows inserted."""
     target_sql = table_expr(target).sql("duckdb")
     fks = [fk for fk in table.foreign_keys if table.is_self_reference(fk)]
     if not fks:
-        run_sql(con, f"INSERT INTO {target_sql} ({_columns(table)}) SELECT {_columns(table)} FROM {accepted} ORDER BY {ROW_ORDER}")
+        run_sql(
+            con,
+            f"INSERT INTO {target_sql} ({_columns(table)}) SELECT {_columns(table)} FROM {accepted} ORDER BY {ROW_ORDER}",
+        )
         return first_row(con, f"SELECT count(*) FROM {accepted}")[0]
     if len(fks) > 1:
         raise SynthError(f"table {table.ref}: more than one self-referencing foreign key is not supported")
     return _insert_tree(con, table, target_sql, accepted, fks[0], self_fks.get(fks[0].columns, 0.0), rng)
 
 
-def _insert_tree(con, table: Table, target_sql: str, accepted: str, fk: ForeignKey, null_rate: float,
-                 rng: np.random.Generator) -> int:
+def _insert_tree(
+    con, table: Table, target_sql: str, accepted: str, fk: ForeignKey, null_rate: float, rng: np.random.Generator
+) -> int:
     if any(not table.column(c).nullable for c in fk.columns):
         raise SynthError(
             f"table {table.ref}: self-referencing FOREIGN KEY ({', '.join(fk.columns)}) is NOT NULL, "
             "so no row could be the first (root) row; make it nullable"
         )
-    refs = con.sql(f"SELECT {ROW_ORDER}, {', '.join(quote(c) for c in fk.ref_columns)} FROM {accepted} ORDER BY {ROW_ORDER}").to_arrow_table()
+    refs = con.sql(
+        f"SELECT {ROW_ORDER}, {', '.join(quote(c) for c in fk.ref_columns)} FROM {accepted} ORDER BY {ROW_ORDER}"
+    ).to_arrow_table()
     parent = tree_parents(refs.num_rows, null_rate, rng)
     tree = {ROW_ORDER: refs.column(ROW_ORDER), "__level": pa.array(tree_levels(parent))}
     safe = np.where(parent < 0, 0, parent)
@@ -78,9 +90,10 @@ def _insert_levels(con, table: Table, target_sql: str, accepted: str, fk: Foreig
     try:
         levels = int(pa.compute.max(tree.column("__level")).as_py() or 0) + 1 if tree.num_rows else 0
         for level in range(levels):
-            run_sql(con, 
+            run_sql(
+                con,
                 f"INSERT INTO {target_sql} ({_columns(table)}) SELECT {select} FROM {accepted} a "
-                f"JOIN {TREE_VIEW} t USING ({ROW_ORDER}) WHERE t.__level = {level} ORDER BY {ROW_ORDER}"
+                f"JOIN {TREE_VIEW} t USING ({ROW_ORDER}) WHERE t.__level = {level} ORDER BY {ROW_ORDER}",
             )
     finally:
         con.unregister(TREE_VIEW)

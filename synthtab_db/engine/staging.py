@@ -15,9 +15,9 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from synthtab_db.duck import first_row, run_sql
 from synthtab_db.checks import CompiledCheck
 from synthtab_db.checks.compile import ROW_ORDER
+from synthtab_db.duck import first_row, run_sql
 from synthtab_db.engine.targets import scratch_table_sql
 from synthtab_db.planner.schema import Table
 
@@ -62,7 +62,9 @@ class Stage:
     def run(self, batch: pa.Table, need: int, carry: list[str]) -> RoundResult:
         self.con.register(BATCH_VIEW, batch)
         try:
-            run_sql(self.con, f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS SELECT {self._flag_sql()} FROM {BATCH_VIEW} AS s")
+            run_sql(
+                self.con, f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS SELECT {self._flag_sql()} FROM {BATCH_VIEW} AS s"
+            )
         finally:
             self.con.unregister(BATCH_VIEW)
         rejected = self._count()
@@ -80,10 +82,11 @@ class Stage:
         columns = [quote(c.name) for c in self.table.columns]
         casts = [f"CAST({quote(c.name)} AS {c.type.sql})" for c in self.table.columns]
         before = self._accepted_count()
-        run_sql(self.con, 
+        run_sql(
+            self.con,
             f"INSERT INTO {self.accepted} ({', '.join(columns + [ROW_ORDER])}) "
             f"SELECT {', '.join(casts)}, {before} + row_number() OVER (ORDER BY {ROW_ORDER}) "
-            f"FROM {CHECKED} WHERE {self._ok()} ORDER BY {ROW_ORDER} LIMIT {int(need)}"
+            f"FROM {CHECKED} WHERE {self._ok()} ORDER BY {ROW_ORDER} LIMIT {int(need)}",
         )
         return self._accepted_count() - before
 
@@ -94,7 +97,9 @@ class Stage:
         if not carry or not self.flags:
             return pa.table({})
         cols = ", ".join(quote(c) for c in carry)
-        return self.con.sql(f"SELECT {cols} FROM {CHECKED} WHERE NOT ({self._ok()}) ORDER BY {ROW_ORDER}").to_arrow_table()
+        return self.con.sql(
+            f"SELECT {cols} FROM {CHECKED} WHERE NOT ({self._ok()}) ORDER BY {ROW_ORDER}"
+        ).to_arrow_table()
 
     def close(self) -> None:
         run_sql(self.con, f"DROP TABLE IF EXISTS {CHECKED}")

@@ -17,10 +17,10 @@ import numpy as np
 import pyarrow as pa
 from sqlglot import exp
 
-from synthtab_db.duck import first_row, run_sql
 from synthtab_db.checks import CheckContext, compile_checks, condition_check
 from synthtab_db.checks.compile import ROW_ORDER
 from synthtab_db.conditions import parse_conditions
+from synthtab_db.duck import run_sql
 from synthtab_db.engine import foreign_keys as fks
 from synthtab_db.engine.learn import Learned, learn_table
 from synthtab_db.engine.roles import column_roles, fk_key_mode
@@ -93,7 +93,9 @@ class TableRun:
             return {}
         model_columns = {c.lower(): c for c in self.roles.model}
         found = parse_conditions(self.job.where).items()
-        return {model_columns[k]: c.model_copy(update={"column": model_columns[k]}) for k, c in found if k in model_columns}
+        return {
+            model_columns[k]: c.model_copy(update={"column": model_columns[k]}) for k, c in found if k in model_columns
+        }
 
     def _parent_rows(self, cols: tuple[str, ...]) -> pa.Table:
         fk = self.samplers[cols].fk
@@ -164,7 +166,9 @@ class TableRun:
         parents = self.parent_rows[fk.columns]
         weights = self.samplers[fk.columns].weights(parents.num_rows, self.rng)
         if parents.num_rows == 0:
-            raise SynthError(f"table {self.job.target}: parent table {self.job.parents[fk.columns]} has no rows for FOREIGN KEY ({', '.join(fk.columns)})")
+            raise SynthError(
+                f"table {self.job.target}: parent table {self.job.parents[fk.columns]} has no rows for FOREIGN KEY ({', '.join(fk.columns)})"
+            )
         mode = fk_key_mode(self.job.table, fk, self.main)
         if mode == "distinct":
             return fks.draw_distinct(weights, n, self.rng)
@@ -173,9 +177,17 @@ class TableRun:
         return fks.draw_parents(weights, n, self.rng)
 
 
-def generate_table(con: duckdb.DuckDBPyConnection, job: TableJob, *, seed: int | None, max_rounds: int,
-                   batch_size: int, progress: ProgressFn | None = None, learned: Learned | None = None,
-                   on_epoch=None) -> TableResult:
+def generate_table(
+    con: duckdb.DuckDBPyConnection,
+    job: TableJob,
+    *,
+    seed: int | None,
+    max_rounds: int,
+    batch_size: int,
+    progress: ProgressFn | None = None,
+    learned: Learned | None = None,
+    on_epoch=None,
+) -> TableResult:
     """Learn from the source (unless ``learned`` is given: a stored synthesizer), then generate."""
     started = time.perf_counter()
     run = TableRun(con, job, seed, batch_size)
@@ -188,7 +200,9 @@ def generate_table(con: duckdb.DuckDBPyConnection, job: TableJob, *, seed: int |
     inserted = insert_accepted(con, job.table, job.target, run.accepted_table, run.self_null_rates, run.rng)
     stage.close()
     run_sql(con, f"DROP TABLE IF EXISTS {run.accepted_table}")
-    return TableResult(str(job.target), str(job.source), inserted, job.model.name, time.perf_counter() - started, rounds, run.rejected)
+    return TableResult(
+        str(job.target), str(job.source), inserted, job.model.name, time.perf_counter() - started, rounds, run.rejected
+    )
 
 
 def _stage(con: duckdb.DuckDBPyConnection, job: TableJob, run: TableRun) -> Stage:
@@ -204,8 +218,9 @@ def _stage(con: duckdb.DuckDBPyConnection, job: TableJob, run: TableRun) -> Stag
     return stage
 
 
-def _rounds(run: TableRun, stage: Stage, total: int, slots: np.ndarray | None, max_rounds: int,
-            progress: ProgressFn | None) -> int:
+def _rounds(
+    run: TableRun, stage: Stage, total: int, slots: np.ndarray | None, max_rounds: int, progress: ProgressFn | None
+) -> int:
     state = _Progress(total=total, report=progress, name=str(run.job.target))
     while state.done < total and state.rounds < max_rounds:
         state.rounds += 1

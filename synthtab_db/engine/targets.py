@@ -12,7 +12,9 @@ from synthtab_db.planner.schema import Column, ForeignKey, Key, Table, TableRef
 
 
 def table_expr(ref: TableRef) -> exp.Table:
-    return exp.table_(exp.to_identifier(ref.name, quoted=True), db=exp.to_identifier(ref.schema, quoted=True) if ref.schema else None)
+    return exp.table_(
+        exp.to_identifier(ref.name, quoted=True), db=exp.to_identifier(ref.schema, quoted=True) if ref.schema else None
+    )
 
 
 def _ids(names: tuple[str, ...]) -> list[exp.Identifier]:
@@ -75,6 +77,10 @@ def scratch_table_sql(table: Table, name: str, extra: dict[str, str]) -> str:
     append follows one of more than a row group (seen with 250,000 + 10,000 rows).
     """
     items = [_column_def(c, constrained=False) for c in table.columns]
-    items += [exp.ColumnDef(this=exp.to_identifier(n, quoted=True), kind=exp.DataType.build(t)) for n, t in extra.items()]
+    items += [
+        exp.ColumnDef(this=exp.to_identifier(n, quoted=True), kind=exp.DataType.build(t)) for n, t in extra.items()
+    ]
     schema = exp.Schema(this=exp.to_table(name), expressions=items)
-    return exp.Create(this=schema, kind="TABLE", properties=exp.Properties(expressions=[exp.TemporaryProperty()])).sql("duckdb")
+    return exp.Create(this=schema, kind="TABLE", properties=exp.Properties(expressions=[exp.TemporaryProperty()])).sql(
+        "duckdb"
+    )

@@ -22,7 +22,9 @@ def _model_options(model, raw: dict) -> dict:
     allowed = sorted(model.options_model.model_fields) if model.options_model else []
     unknown = [k for k in raw if k not in allowed]
     if unknown:
-        raise SynthError(f"unknown option {unknown[0]!r} for {model.name}; allowed options: replace, {', '.join(allowed)}")
+        raise SynthError(
+            f"unknown option {unknown[0]!r} for {model.name}; allowed options: replace, {', '.join(allowed)}"
+        )
     return validate_options(model.options_model, raw).model_dump() if model.options_model else {}
 
 
@@ -31,29 +33,56 @@ def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progres
     options = _model_options(model, statement.model_options)
     resolve_device(statement.model_options.get("device", "auto"))
     if store.synthesizer_exists(con, statement.name) and not statement.replace:
-        raise SynthError(f"synthesizer {statement.name!r} already exists; use WITH (replace = true) or DROP SYNTHESIZER")
+        raise SynthError(
+            f"synthesizer {statement.name!r} already exists; use WITH (replace = true) or DROP SYNTHESIZER"
+        )
     schema = catalog.read_schema(con)
     table = _source_table(schema, qualify(con, statement.source))
     parents = {fk.columns: parent_ref(schema, fk) for fk in table.foreign_keys if not table.is_self_reference(fk)}
     started = time.perf_counter()
-    learned = learn_table(con, table, table.ref, parents, model, options, on_epoch=epoch_callback(progress, str(table.ref)))
+    learned = learn_table(
+        con, table, table.ref, parents, model, options, on_epoch=epoch_callback(progress, str(table.ref))
+    )
     weights = learned.model.to_bytes()
-    _in_transaction(con, lambda: store.save_synthesizer(
-        con, statement.name, str(table.ref), model.name, options, dumps(learned_state(learned)), weights,
-        options.get("seed"), learned.source_rows,
-    ))
+    _in_transaction(
+        con,
+        lambda: store.save_synthesizer(
+            con,
+            statement.name,
+            str(table.ref),
+            model.name,
+            options,
+            dumps(learned_state(learned)),
+            weights,
+            options.get("seed"),
+            learned.source_rows,
+        ),
+    )
     register_table_function(con, statement.name)
-    return pa.table({
-        "synthesizer": [statement.name], "source": [str(table.ref)], "model": [model.name],
-        "rows": [learned.source_rows], "seconds": [round(time.perf_counter() - started, 3)], "bytes": [len(weights)],
-    })
+    return pa.table(
+        {
+            "synthesizer": [statement.name],
+            "source": [str(table.ref)],
+            "model": [model.name],
+            "rows": [learned.source_rows],
+            "seconds": [round(time.perf_counter() - started, 3)],
+            "bytes": [len(weights)],
+        }
+    )
 
 
 def run_show(con: duckdb.DuckDBPyConnection) -> pa.Table:
     if not store.has_state(con):
-        return pa.table({"name": pa.array([], pa.string()), "source": pa.array([], pa.string()),
-                         "model": pa.array([], pa.string()), "rows": pa.array([], pa.int64()),
-                         "bytes": pa.array([], pa.int64()), "created": pa.array([], pa.timestamp("us", tz="UTC"))})
+        return pa.table(
+            {
+                "name": pa.array([], pa.string()),
+                "source": pa.array([], pa.string()),
+                "model": pa.array([], pa.string()),
+                "rows": pa.array([], pa.int64()),
+                "bytes": pa.array([], pa.int64()),
+                "created": pa.array([], pa.timestamp("us", tz="UTC")),
+            }
+        )
     return con.sql(
         f"SELECT name, source, model, rows, octet_length(weights) AS bytes, created, options FROM {store.SYNTHESIZERS} ORDER BY name"
     ).to_arrow_table()

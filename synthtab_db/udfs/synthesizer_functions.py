@@ -70,12 +70,20 @@ def register_table_function(con: duckdb.DuckDBPyConnection, name: str) -> None:
     return_type = duckdb.sqltype(_struct_sql(table))
     list_type = con.sql(f"SELECT NULL::{_struct_sql(table)} AS x").to_arrow_table().schema.field("x").type
     drop_table_function(con, name)
-    con.create_function(_udf_name(name), _Sampler(con, name, list_type), ["BIGINT", "BIGINT", "BIGINT"], return_type,
-                        type="arrow", side_effects=True, null_handling="special")
-    run_sql(con,
+    con.create_function(
+        _udf_name(name),
+        _Sampler(con, name, list_type),
+        ["BIGINT", "BIGINT", "BIGINT"],
+        return_type,
+        type="arrow",
+        side_effects=True,
+        null_handling="special",
+    )
+    run_sql(
+        con,
         f"CREATE OR REPLACE TEMP MACRO {_ident(name)}(n, seed := NULL) AS TABLE "
         f"SELECT unnest({_udf_name(name)}(n, seed, part), recursive := true) "
-        f"FROM range(CAST(ceil(n / {CHUNK}) AS BIGINT)) t(part)"
+        f"FROM range(CAST(ceil(n / {CHUNK}) AS BIGINT)) t(part)",
     )
 
 
