@@ -44,6 +44,21 @@ class TrainSynthesizer(exp.Expression):
     arg_types = {"this": True, "source": True, "using": False, "options": False}
 
 
+class EvaluateSynthetic(exp.Expression):
+    """EVALUATE SYNTHETIC <synthetic> AGAINST <real> [HOLDOUT <t>] [TARGET <col>] [INTO <t>] [WITH (…)]
+    or EVALUATE SYNTHETIC SCHEMA <s> AGAINST SCHEMA <r> […]."""
+
+    arg_types = {
+        "this": True,  # exp.Table, or exp.Identifier when schema
+        "real": True,
+        "schema": False,
+        "holdout": False,
+        "target": False,
+        "into": False,
+        "options": False,
+    }
+
+
 class ShowSynthesizers(exp.Expression):
     arg_types = {}
 
@@ -98,6 +113,20 @@ class SynthParser(DuckDB.Parser):
         self.expect("ON")
         node.set("source", self.table_name("source table"))
         self.parse_clauses(node, TRAIN_CLAUSES)
+        return node
+
+    def parse_evaluate(self) -> EvaluateSynthetic:
+        node = EvaluateSynthetic()
+        if self._match_text_seq("SCHEMA"):
+            node.set("schema", True)
+            node.set("this", self.identifier("a schema name after EVALUATE SYNTHETIC SCHEMA"))
+            self.expect("AGAINST", "SCHEMA")
+            node.set("real", self.identifier("a schema name after AGAINST SCHEMA"))
+        else:
+            node.set("this", self.table_name("synthetic table"))
+            self.expect("AGAINST")
+            node.set("real", self.table_name("real table"))
+        self.parse_clauses(node, EVALUATE_CLAUSES)
         return node
 
     def parse_show(self) -> ShowSynthesizers:
@@ -176,9 +205,17 @@ TRAIN_CLAUSES: dict[tuple[str, ...], Callable[[SynthParser, exp.Expression], Non
     ("WITH",): GENERATE_CLAUSES[("WITH",)],
 }
 
+EVALUATE_CLAUSES: dict[tuple[str, ...], Callable[[SynthParser, exp.Expression], None]] = {
+    ("HOLDOUT",): lambda p, n: n.set("holdout", p.table_name("holdout table")),
+    ("TARGET",): lambda p, n: n.set("target", p.identifier("a column name after TARGET")),
+    ("INTO",): lambda p, n: n.set("into", p.table_name("report table")),
+    ("WITH",): GENERATE_CLAUSES[("WITH",)],
+}
+
 STATEMENT_LEADS: dict[tuple[str, ...], Callable[[SynthParser], exp.Expression]] = {
     ("GENERATE", "SYNTHETIC"): SynthParser.parse_generate,
     ("TRAIN", "SYNTHESIZER"): SynthParser.parse_train,
+    ("EVALUATE", "SYNTHETIC"): SynthParser.parse_evaluate,
     ("SHOW", "SYNTHESIZERS"): SynthParser.parse_show,
     ("DROP", "SYNTHESIZER"): SynthParser.parse_drop,
 }

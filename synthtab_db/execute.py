@@ -8,11 +8,24 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from synthtab_db.dialect import DropSynthesizer, GenerateSynthetic, ShowSynthesizers, TrainSynthesizer
+from synthtab_db.dialect import (
+    DropSynthesizer,
+    EvaluateSynthetic,
+    GenerateSynthetic,
+    ShowSynthesizers,
+    TrainSynthesizer,
+)
 from synthtab_db.engine.run import run_generate
 from synthtab_db.engine.train import run_drop, run_show, run_train
 from synthtab_db.errors import SynthError
-from synthtab_db.statements import GenerateStatement, check_clauses, generate_statement, table_ref, train_statement
+from synthtab_db.statements import (
+    GenerateStatement,
+    check_clauses,
+    evaluate_statement,
+    generate_statement,
+    table_ref,
+    train_statement,
+)
 
 Handler = Callable[[duckdb.DuckDBPyConnection, Any, Any], pa.Table]
 
@@ -21,7 +34,19 @@ HANDLERS: dict[type[exp.Expression], Handler] = {
     TrainSynthesizer: lambda con, tree, progress: run_train(con, train_statement(tree), progress),
     ShowSynthesizers: lambda con, tree, progress: run_show(con),
     DropSynthesizer: lambda con, tree, progress: run_drop(con, tree.this.name, bool(tree.args.get("exists"))),
+    EvaluateSynthetic: lambda con, tree, progress: _evaluate(con, tree),
 }
+
+
+def _evaluate(con, tree):
+    """EVALUATE lives in synthtab_db.quality; imported on use (it brings scikit-learn)."""
+    try:
+        from synthtab_db.quality import run_evaluate
+    except ImportError as err:
+        raise SynthError(
+            f"EVALUATE SYNTHETIC needs the quality extra: pip install 'synthtab-db[quality]' ({err})"
+        ) from None
+    return run_evaluate(con, evaluate_statement(tree))
 
 
 def run_statement(con: duckdb.DuckDBPyConnection, tree: exp.Expression, progress=None) -> pa.Table:

@@ -58,6 +58,21 @@ class TrainStatement(BaseModel):
     model_options: dict[str, Any] = {}
 
 
+class EvaluateStatement(BaseModel):
+    """What EVALUATE SYNTHETIC asks for; ``schema`` compares two schemas table by table."""
+
+    model_config = ConfigDict(frozen=True)
+
+    synthetic: TableRef | None = None
+    real: TableRef | None = None
+    synthetic_schema: str | None = None
+    real_schema: str | None = None
+    holdout: TableRef | None = None
+    target: str | None = None
+    into: TableRef | None = None
+    options: dict[str, Any] = {}
+
+
 def literal_value(node: exp.Expression) -> Any:
     """A WITH/ROWS value as Python: numbers, strings, booleans, NULL."""
     if isinstance(node, exp.Neg):
@@ -194,3 +209,17 @@ def validate_options(model: type[BaseModel], values: dict[str, Any]) -> BaseMode
         first = err.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
         raise SynthError(f"option {key!r}: {first['msg']} (got {first.get('input')!r})") from None
+
+
+def evaluate_statement(node: exp.Expression) -> EvaluateStatement:
+    if node.args.get("schema"):
+        names = {"synthetic_schema": node.this.name, "real_schema": node.args["real"].name}
+    else:
+        names = {"synthetic": table_ref(node.this), "real": table_ref(node.args["real"])}
+    return EvaluateStatement(
+        **names,
+        holdout=table_ref(node.args.get("holdout")),
+        target=_name(node.args.get("target")),
+        into=table_ref(node.args.get("into")),
+        options=raw_options(node),
+    )
