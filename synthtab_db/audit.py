@@ -51,7 +51,10 @@ def audit_schema(con: duckdb.DuckDBPyConnection, schema: str, constraints_from: 
     so a constraint the target failed to declare is still audited.
     """
     found = {}
+    present = {t.name.lower() for t in catalog.read_schema(con, schema=schema).tables}
     for table in catalog.read_schema(con, schema=constraints_from or schema).tables:
+        if table.name.lower() not in present:
+            continue
         for label, query in _violations(table, schema).items():
             found[f"{table.name}: {label}"] = int(first_row(con, query)[0])
     return found

@@ -35,6 +35,7 @@ class GenerateSynthetic(exp.Expression):
         "where": False,  # condition expression
         "options": False,  # list of exp.EQ
         "synthesizer": False,  # exp.Identifier for FROM SYNTHESIZER <name>
+        "tables": False,  # list of exp.Table for FROM (a, b, c)
     }
 
 
@@ -98,6 +99,11 @@ class SynthParser(DuckDB.Parser):
         node = GenerateSynthetic()
         if self._match_text_seq("SYNTHESIZER"):
             node.set("synthesizer", self.identifier("a synthesizer name after FROM SYNTHESIZER"))
+        elif self._match(TokenType.L_PAREN):
+            node.set("database", True)
+            node.set("tables", self._parse_csv(lambda: self.table_name("table")))
+            if not self._match(TokenType.R_PAREN):
+                self.fail("expected ',' or ')' in the table list")
         elif self._match_text_seq("DATABASE"):
             node.set("database", True)
             if self._curr and not self._at_clause(GENERATE_CLAUSES):

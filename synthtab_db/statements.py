@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlglot import exp
 
 from synthtab_db.dialect import GenerateSynthetic
@@ -29,6 +29,15 @@ class GenerateOptions(BaseModel):
     max_rounds: int = Field(10, ge=1, le=1000, description="regeneration rounds for rejected rows")
     batch_size: int = Field(250_000, ge=100, le=10_000_000, description="rows sampled per batch")
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    rows: dict[str, int] = Field({}, description="per-table row counts for root tables, e.g. {'customers': 1000}")
+
+    @field_validator("rows")
+    @classmethod
+    def _positive_rows(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = {k: v for k, v in value.items() if v <= 0}
+        if bad:
+            raise ValueError(f"row counts must be positive integers, got {bad}")
+        return {k.lower(): v for k, v in value.items()}
 
 
 class GenerateStatement(BaseModel):
@@ -46,6 +55,7 @@ class GenerateStatement(BaseModel):
     options: GenerateOptions = GenerateOptions()
     model_options: dict[str, Any] = {}
     synthesizer: str | None = None  # FROM SYNTHESIZER <name>
+    tables: tuple[TableRef, ...] = ()  # FROM (a, b, c): these and the parents they need
 
 
 class TrainStatement(BaseModel):
@@ -85,6 +95,10 @@ def literal_value(node: exp.Expression) -> Any:
         return node.this if node.is_string else _number(node.this)
     if isinstance(node, (exp.Column, exp.Identifier, exp.Var)) and node.name:
         return node.name  # bare words: device = cpu
+    if isinstance(node, exp.ToMap):
+        return literal_value(node.this)
+    if isinstance(node, exp.Struct):
+        return {item.this.name: literal_value(item.expression) for item in node.expressions}
     raise SynthError(f"unsupported value {node.sql('duckdb')!r}: use a number, a string, TRUE/FALSE or NULL")
 
 
@@ -149,6 +163,7 @@ def generate_statement(node: GenerateSynthetic) -> GenerateStatement:
         where=node.args["where"].sql("duckdb") if node.args.get("where") else None,
         model_options=raw_options(node),
         synthesizer=_name(node.args.get("synthesizer")),
+        tables=tuple(table_ref(t) for t in node.args.get("tables") or ()),
     )
     check_clauses(statement)
     return statement
@@ -178,7 +193,7 @@ def check_clauses(s: GenerateStatement) -> None:
     if s.into is not None and s.into_schema is not None:
         raise SynthError("use INTO <table> or INTO SCHEMA <schema>, not both")
     if s.database and s.rows is not None:
-        raise SynthError("FROM DATABASE takes SCALE, not ROWS (row counts follow the source)")
+        raise SynthError("FROM DATABASE takes SCALE, not ROWS; per-table counts go in WITH (rows = {'table': n})")
     if s.database and s.where is not None:
         raise SynthError("WHERE applies to one table, not to FROM DATABASE")
     if s.synthesizer and s.using:
@@ -188,6 +203,8 @@ def check_clauses(s: GenerateStatement) -> None:
 def split_options(statement: GenerateStatement, model_options: type[BaseModel] | None) -> GenerateStatement:
     """Common options go to GenerateOptions, the rest to the model's own options model."""
     common = {k: v for k, v in statement.model_options.items() if k in GenerateOptions.model_fields}
+    if "rows" in common and not statement.database:
+        raise SynthError("WITH (rows = {...}) sets per-table counts for FROM DATABASE or FROM (a, b, …); use ROWS <n> here")
     rest = {k: v for k, v in statement.model_options.items() if k not in common}
     allowed = sorted(set(GenerateOptions.model_fields) | set(model_options.model_fields if model_options else ()))
     unknown = [k for k in rest if not model_options or k not in model_options.model_fields]

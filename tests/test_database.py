@@ -69,3 +69,29 @@ def test_self_reference_builds_a_tree():
         """
     ).fetchall()[0][0]
     assert depth < 8
+
+
+def test_chosen_tables_pull_in_their_parents():
+    con = synthtab_db.connect()
+    load_relational(con.duckdb, dataset("chinook"))
+    rows = con.execute("GENERATE SYNTHETIC FROM (invoice_line) INTO SCHEMA part WITH (seed = 2)").fetchall()
+    by_table = {r[0]: r for r in rows}
+    assert set(by_table) == {f"part.{t}" for t in ("artist", "album", "genre", "media_type", "track", "employee", "customer", "invoice", "invoice_line")}
+    assert by_table["part.customer"][-1] == "pulled in: parent of a chosen table"
+    assert by_table["part.invoice_line"][-1] is None
+    violations = audit_schema(con.duckdb, "part", constraints_from="main")
+    assert {k: v for k, v in violations.items() if v} == {}
+
+
+def test_per_table_rows_and_children_ks():
+    con = synthtab_db.connect()
+    load_relational(con.duckdb, dataset("chinook"))
+    rows = con.execute("GENERATE SYNTHETIC FROM DATABASE INTO SCHEMA s WITH (seed = 2, rows = {'artist': 500})").fetchall()
+    by_table = {r[0]: r for r in rows}
+    assert by_table["s.artist"][2] == 500
+    assert by_table["s.album"][2] > 347  # children follow the larger parent table
+    assert all(0.0 <= ks <= 1.0 for row in rows for ks in dict(row[8]).values())
+    # the FK that sets child counts keeps the real children-per-parent distribution
+    assert dict(by_table["s.album"][8])["artist_id -> artist"] <= 0.05
+    with pytest.raises(synthtab_db.SynthError, match="names \\['nosuch'\\]"):
+        con.execute("GENERATE SYNTHETIC FROM DATABASE INTO SCHEMA t WITH (rows = {'nosuch': 5})")

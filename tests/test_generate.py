@@ -150,6 +150,8 @@ def test_result_set_shape(shop):
         "rounds",
         "rejected_rows",
         "rejected",
+        "children_ks",
+        "note",
     ]
 
 

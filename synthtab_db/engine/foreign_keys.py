@@ -36,7 +36,7 @@ class ForeignKeySampler:
     def learn(
         cls, con: duckdb.DuckDBPyConnection, child: Table, source: TableRef, parent: TableRef, fk: ForeignKey
     ) -> "ForeignKeySampler":
-        return cls(fk, learned_null_rate(con, source, fk), _child_counts(con, source, parent, fk))
+        return cls(fk, learned_null_rate(con, source, fk), child_counts(con, source, parent, fk))
 
     def weights(self, n_parents: int, rng: np.random.Generator) -> np.ndarray:
         """Children per generated parent, drawn from the source's counts by stratified
@@ -66,7 +66,7 @@ def learned_null_rate(con: duckdb.DuckDBPyConnection, source: TableRef, fk: Fore
     return float(value or 0.0)
 
 
-def _child_counts(con: duckdb.DuckDBPyConnection, source: TableRef, parent: TableRef, fk: ForeignKey) -> np.ndarray:
+def child_counts(con: duckdb.DuckDBPyConnection, source: TableRef, parent: TableRef, fk: ForeignKey) -> np.ndarray:
     on = " AND ".join(f"p.{quote(r)} = c.{quote(f)}" for f, r in zip(fk.columns, fk.ref_columns))
     group = ", ".join(f"p.{quote(r)}" for r in fk.ref_columns)
     rows = con.execute(
@@ -90,15 +90,20 @@ def slots_for_main(
         return np.concatenate([slots, np.full(sampler.null_rows(parents.num_rows, rng), NO_PARENT)])
     if parents.num_rows == 0:
         return np.full(rows, NO_PARENT)
-    p = weights / weights.sum() if weights.sum() > 0 else None
-    slots = np.sort(rng.choice(parents.num_rows, size=rows, p=p))
+    slots = np.sort(draw_parents(weights, rows, rng))
     return np.where(sampler.null_mask(rows, rng), NO_PARENT, slots)
 
 
 def draw_parents(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Systematic resampling: parent i gets floor or ceil of n * w_i / sum(w) rows, in
+    random order, so children-per-parent follow the weights without multinomial noise."""
     total = weights.sum()
-    p = weights / total if total > 0 else None
-    return rng.choice(weights.size, size=n, p=p)
+    if weights.size == 0 or n == 0:
+        return np.zeros(n, dtype=np.int64)
+    cumulative = np.cumsum(weights / total) if total > 0 else np.arange(1, weights.size + 1) / weights.size
+    positions = (np.arange(n) + rng.random()) / n
+    index = np.minimum(np.searchsorted(cumulative, positions, side="right"), weights.size - 1)
+    return rng.permutation(index)
 
 
 def draw_distinct(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -137,3 +142,13 @@ def take_keys(
             values = pa.compute.if_else(pa.array(null), pa.nulls(len(values), values.type), values)
         columns[child_col] = values
     return columns
+
+
+def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sample Kolmogorov–Smirnov statistic (largest gap between the two ECDFs)."""
+    if a.size == 0 or b.size == 0:
+        return 0.0 if a.size == b.size else 1.0
+    grid = np.union1d(a, b)
+    cdf_a = np.searchsorted(np.sort(a), grid, side="right") / a.size
+    cdf_b = np.searchsorted(np.sort(b), grid, side="right") / b.size
+    return float(np.max(np.abs(cdf_a - cdf_b)))

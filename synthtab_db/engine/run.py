@@ -21,7 +21,7 @@ from synthtab_db.engine.targets import create_table_sql, table_expr
 from synthtab_db.errors import SynthError
 from synthtab_db.models import default_model, get_model
 from synthtab_db.planner.graph import parent_ref
-from synthtab_db.planner.plan import build_plan
+from synthtab_db.planner.plan import build_plan, close_under_parents
 from synthtab_db.planner.schema import ForeignKey, Schema, Table, TableRef
 from synthtab_db.statements import GenerateStatement, split_options
 
@@ -35,6 +35,8 @@ RESULT_SCHEMA = pa.schema(
         ("rounds", pa.int64()),
         ("rejected_rows", pa.int64()),
         ("rejected", pa.map_(pa.string(), pa.int64())),
+        ("children_ks", pa.map_(pa.string(), pa.float64())),
+        ("note", pa.string()),
     ]
 )
 
@@ -162,17 +164,35 @@ def _count(con, ref: TableRef) -> int:
     return first_row(con, f"SELECT count(*) FROM {table_expr(ref).sql('duckdb')}")[0]
 
 
-def _database_jobs(con, schema: Schema, statement: GenerateStatement, model) -> list[TableJob]:
+def _members(con, schema: Schema, statement: GenerateStatement) -> tuple[list[Table], dict]:
+    """The tables to generate: a whole schema, or a chosen set closed under its FKs
+    (parents pulled in, each with a note)."""
+    if statement.tables:
+        chosen = [_source_table(schema, qualify(con, ref)).ref for ref in statement.tables]
+        closed = close_under_parents(schema, chosen)
+        notes = {ref.key(): "pulled in: parent of a chosen table" for ref in closed if ref not in chosen}
+        return [schema.table(ref) for ref in closed], notes
     source_schema = statement.source_schema or current_schema(con)
     members = [t for t in schema.tables if (t.ref.schema or "").lower() == source_schema.lower()]
     if not members:
         raise SynthError(f"schema {source_schema!r} has no tables to generate from")
-    if source_schema.lower() == statement.into_schema.lower():
-        raise SynthError(f"INTO SCHEMA {statement.into_schema} is the source schema; choose another schema")
+    return members, {}
+
+
+def _database_jobs(con, schema: Schema, statement: GenerateStatement, model) -> list[TableJob]:
+    members, notes = _members(con, schema, statement)
+    if any((t.ref.schema or "").lower() == statement.into_schema.lower() for t in members):
+        raise SynthError(f"INTO SCHEMA {statement.into_schema} holds a source table; choose another schema")
+    unknown = set(statement.options.rows) - {t.name.lower() for t in members}
+    if unknown:
+        raise SynthError(f"WITH (rows = …) names {sorted(unknown)}, not tables of this GENERATE: {[t.name for t in members]}")
     sub = Schema(tables=tuple(members))
     plan = build_plan(sub)
     target = {t.ref.key(): TableRef(name=t.name, schema=statement.into_schema) for t in members}
-    return [_database_job(sub, schema, sub.table(step.table), target, statement, model) for step in plan.steps]
+    jobs = [_database_job(sub, schema, sub.table(step.table), target, statement, model) for step in plan.steps]
+    for job in jobs:
+        job.note = notes.get(job.source.key())
+    return jobs
 
 
 def _database_job(sub: Schema, schema: Schema, table: Table, target: dict, statement, model) -> TableJob:
@@ -187,7 +207,7 @@ def _database_job(sub: Schema, schema: Schema, table: Table, target: dict, state
         table=table,
         source=table.ref,
         target=target[table.ref.key()],
-        rows=None,
+        rows=statement.options.rows.get(table.name.lower()),
         scale=statement.scale or 1.0,
         parents=parents,
         parent_sources=sources,
@@ -289,6 +309,8 @@ def _result_table(results: list[TableResult]) -> pa.Table:
             "rounds": r.rounds,
             "rejected_rows": sum(r.rejected.values()),
             "rejected": list(r.rejected.items()),
+            "children_ks": [(k, round(v, 4)) for k, v in r.children_ks.items()],
+            "note": r.note,
         }
         for r in results
     ]

@@ -49,6 +49,7 @@ class TableJob:
     where: str | None = None
     append: bool = False
     learned: "Learned | None" = None  # a stored synthesizer's; None: learn from the source
+    note: str | None = None
 
 
 @dataclass
@@ -60,6 +61,8 @@ class TableResult:
     seconds: float
     rounds: int
     rejected: dict[str, int] = field(default_factory=dict)
+    children_ks: dict[str, float] = field(default_factory=dict)  # FK -> KS of children-per-parent, real vs synthetic
+    note: str | None = None
 
 
 def _sql(ref: TableRef) -> str:
@@ -201,8 +204,18 @@ def generate_table(
     stage.close()
     run_sql(con, f"DROP TABLE IF EXISTS {run.accepted_table}")
     return TableResult(
-        str(job.target), str(job.source), inserted, job.model.name, time.perf_counter() - started, rounds, run.rejected
+        str(job.target), str(job.source), inserted, job.model.name, time.perf_counter() - started, rounds, run.rejected,
+        children_ks=_children_ks(con, run), note=job.note,
     )
+
+
+def _children_ks(con: duckdb.DuckDBPyConnection, run: TableRun) -> dict[str, float]:
+    """How far the synthetic children-per-parent counts are from the real ones, per FK."""
+    out = {}
+    for cols, sampler in run.samplers.items():
+        synthetic = fks.child_counts(con, run.job.target, run.job.parents[cols], sampler.fk)
+        out[f"{', '.join(cols)} -> {sampler.fk.ref_table.name}"] = fks.ks_statistic(sampler.counts, synthetic)
+    return out
 
 
 def _stage(con: duckdb.DuckDBPyConnection, job: TableJob, run: TableRun) -> Stage:
