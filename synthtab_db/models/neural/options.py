@@ -20,6 +20,7 @@ class NeuralOptions(BaseModel):
 
     seed: int | None = Field(None, description="seeds weights, batches and noise of training")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto' takes CUDA when present")
+    threads: int = Field(1, ge=1, le=256, description="torch CPU threads while fitting and sampling")
     epochs: int = Field(300, ge=1, le=100_000, description="passes over the data (bounded by max_seconds)")
     max_seconds: float = Field(120.0, gt=0, description="training stops after this many seconds")
     batch_size: int = Field(500, ge=2, le=1_000_000, description="rows per training step")

@@ -1,0 +1,159 @@
+"""What CTGAN and TVAE share: encode the table, train with a time bound, sample in
+batches on the device, and persist through ``persist``.
+
+A subclass says only how its networks are built (``_build``), what one
+training step is (``_step``), how a batch of rows is generated
+(``_generate``), and which networks sampling needs (``_sampling_networks``).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+import torch
+from torch import nn
+
+from synthtab_db.models.base import Synthesizer
+from synthtab_db.models.neural import persist
+from synthtab_db.models.neural.columns import TableEncoder
+from synthtab_db.models.neural.device import fresh_seed, generator, seeded, select_device, threads
+from synthtab_db.models.neural.layers import OutputLayout
+from synthtab_db.models.neural.options import NeuralOptions, validate_options
+from synthtab_db.models.neural.training import EpochHook, run_epochs, steps_per_epoch
+from synthtab_db.planner.schema import Table
+from synthtab_db.transforms import arrow_type
+
+SAMPLE_ROWS = 1 << 15  # rows generated per batch: bounds memory whatever n is
+
+
+class NeuralSynthesizer(Synthesizer):
+    """A torch synthesizer over the shared column encoding (see ``columns``)."""
+
+    options_model: ClassVar[type[NeuralOptions]] = NeuralOptions
+    on_epoch: EpochHook | None = None  # set by the engine for a progress bar
+
+    def __init__(self, **options: Any) -> None:
+        self.settings = validate_options(self.options_model, options, self.name)
+        super().__init__(**self.settings.model_dump())
+        self.device = select_device(self.settings.device)
+        self.report: dict[str, Any] = {}
+        self.trained = False
+
+    # -- fitting -------------------------------------------------------------------
+    def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None) -> "NeuralSynthesizer":
+        """Encode and train; zero rows means schema-only generation. ``context`` is not used."""
+        self.table = table
+        self.seed = self.settings.seed if self.settings.seed is not None else fresh_seed()
+        rng = np.random.default_rng([self.seed, 0])
+        self.encoder = TableEncoder.fit(data, table, self._transform_options(), self.settings.max_modes, rng)
+        self.trained = data.num_rows > 0 and self.encoder.width > 0
+        if not self.trained:
+            self.report = {"epochs": 0, "schema_only": data.num_rows == 0}
+            return self
+        matrix, codes = self.encoder.encode(data, rng)
+        with seeded(self.seed, self.device), threads(self.settings.threads):
+            self._setup_networks()
+            real = torch.from_numpy(matrix).to(self.device)
+            step = self._training_step(real, codes, rng)
+            batches = steps_per_epoch(data.num_rows, self.settings.batch_size)
+            self.report = run_epochs(step, batches, self.settings.epochs, self.settings.max_seconds, self.on_epoch)
+        return self
+
+    def _setup_networks(self) -> None:
+        self.layout = OutputLayout(self.encoder.spans, self.device)
+        self._build()
+        for net in self._networks().values():
+            net.to(self.device)
+
+    def _transform_options(self) -> dict[str, Any]:
+        keys = ("max_categories", "min_count", "protect_rare", "rare_token")
+        return {"seed": self.seed, **{k: getattr(self.settings, k) for k in keys}}
+
+    # -- sampling ------------------------------------------------------------------
+    def sample(self, n: int, *, seed: int | None = None, context: pa.Table | None = None) -> pa.Table:
+        """``n`` rows in batches of ``SAMPLE_ROWS``; the same seed on the same device gives the same rows."""
+        seed = fresh_seed() if seed is None else int(seed)
+        rng = np.random.default_rng([seed, 1])
+        if not self.trained:
+            return self.encoder.draw(n, rng)
+        noise = generator(seed, self.device)
+        for net in self._networks().values():
+            net.eval()
+        with threads(self.settings.threads):
+            parts = [self._sample_batch(min(SAMPLE_ROWS, n - start), noise, rng) for start in range(0, n, SAMPLE_ROWS)]
+        return pa.concat_tables(parts) if parts else self._empty()
+
+    def _sample_batch(self, n: int, noise: torch.Generator, rng: np.random.Generator) -> pa.Table:
+        with torch.no_grad():
+            matrix = self._generate(n, noise).float().cpu().numpy()
+        return self.encoder.decode(matrix, rng)
+
+    def _empty(self) -> pa.Table:
+        return pa.table([pa.array([], type=arrow_type(c.type)) for c in self.encoder.columns],
+                        names=[c.name for c in self.encoder.columns])
+
+    # -- persistence ---------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        metas, arrays = self.encoder.to_state()
+        header = {"model": self.name, "options": self.options, "table": self.table.model_dump(mode="json"),
+                  "columns": [c.name for c in self.encoder.columns], "encoder": metas,
+                  "trained": self.trained, "seed": self.seed, "report": self.report}
+        tensors: dict[str, torch.Tensor] = {}
+        if self.trained:
+            arrays.update({f"model.{k}": v for k, v in self._extra_arrays().items()})
+            for name, net in self._sampling_networks().items():
+                tensors.update({f"{name}.{k}": v for k, v in net.state_dict().items()})
+        return persist.pack(header, arrays, tensors)
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> "NeuralSynthesizer":
+        """Load on CPU (or the saved device when it is here): a GPU-trained model samples anywhere."""
+        header, arrays, weights = persist.unpack(blob, cls.name)
+        model = cls.__new__(cls)
+        model.settings = validate_options(cls.options_model, header["options"], cls.name)
+        model.options, model.report = model.settings.model_dump(), header["report"]
+        model.device = select_device(model.settings.device, strict=False)
+        model.table = Table.model_validate(header["table"])
+        model.seed, model.trained = header["seed"], header["trained"]
+        model.encoder = TableEncoder.from_state(model.table, header["columns"], header["encoder"], arrays)
+        if model.trained:
+            model._load_weights(arrays, weights)
+        return model
+
+    def _load_weights(self, arrays: dict[str, np.ndarray], weights: dict[str, torch.Tensor]) -> None:
+        self._load_extra({k[6:]: v for k, v in arrays.items() if k.startswith("model.")})
+        with seeded(0, torch.device("cpu")):  # init draws are overwritten; leave the caller's RNG alone
+            self._setup_networks()
+        for name, net in self._sampling_networks().items():
+            prefix = f"{name}."
+            net.load_state_dict({k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)})
+
+    # -- what a model provides ----------------------------------------------------------
+    @abstractmethod
+    def _build(self) -> None:
+        """Create the networks (attributes) for ``self.encoder`` and ``self.settings``."""
+
+    @abstractmethod
+    def _networks(self) -> dict[str, nn.Module]:
+        """Every network, by name (all are moved to the device; none may hold BatchNorm)."""
+
+    @abstractmethod
+    def _sampling_networks(self) -> dict[str, nn.Module]:
+        """The networks sampling needs: the ones saved by ``to_bytes``."""
+
+    @abstractmethod
+    def _training_step(self, real: torch.Tensor, codes: list[np.ndarray], rng: np.random.Generator):
+        """A zero-argument callable doing one optimisation step and returning its loss."""
+
+    @abstractmethod
+    def _generate(self, n: int, noise: torch.Generator) -> torch.Tensor:
+        """``n`` rows as a matrix the encoder decodes (values, and blocks whose argmax is the draw)."""
+
+    def _extra_arrays(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def _load_extra(self, arrays: dict[str, np.ndarray]) -> None:
+        pass
