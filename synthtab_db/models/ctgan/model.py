@@ -1,0 +1,136 @@
+"""USING ctgan: a conditional Wasserstein GAN over the shared column encoding.
+
+Numbers go in as mode-specific normalised values, categories and NULL flags as
+one-hot blocks.  The generator is conditioned on one (column, category) per
+row, chosen by training-by-sampling; the critic (PacGAN, ``pac`` rows per
+judgement) is trained with the WGAN gradient penalty; the generator's loss adds
+the cross-entropy that makes it honour its condition.
+
+There is **no BatchNorm** in either network (LayerNorm in the generator,
+none in the critic): opacus, which DP-SGD training will use, refuses
+BatchNorm because it mixes rows of a batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from pydantic import Field, model_validator
+from torch import nn
+
+from synthtab_db.models.ctgan.conditional import ConditionalSampler, FrequencyConditions
+from synthtab_db.models.ctgan.networks import Critic, Generator, gradient_penalty
+from synthtab_db.models.neural.base import NeuralSynthesizer
+from synthtab_db.models.neural.options import NeuralOptions
+from synthtab_db.models.registry import register
+
+TAU = 0.2  # gumbel-softmax temperature of the generator's one-hot blocks
+
+
+class CTGANOptions(NeuralOptions):
+    """WITH options of USING ctgan."""
+
+    epochs: int = Field(300, ge=1, le=100_000, description="passes over the data (bounded by max_seconds)")
+    batch_size: int = Field(500, ge=2, le=1_000_000, description="rows per step; a multiple of pac")
+    pac: int = Field(10, ge=1, le=100, description="rows the critic judges together (PacGAN)")
+    critic_steps: int = Field(1, ge=1, le=20, description="critic updates per generator update")
+
+    @model_validator(mode="after")
+    def _pac_divides_batch(self) -> "CTGANOptions":
+        if self.batch_size % self.pac:
+            raise ValueError(f"batch_size ({self.batch_size}) must be a multiple of pac ({self.pac})")
+        return self
+
+
+@register
+class CTGAN(NeuralSynthesizer):
+    """Conditional tabular GAN (Xu et al. 2019) with LayerNorm instead of BatchNorm."""
+
+    name = "ctgan"
+    preference = 50
+    options_model = CTGANOptions
+
+    def _build(self) -> None:
+        s, spans = self.settings, self.encoder.discrete_spans
+        self.cond_widths = np.array([span.width for span in spans], dtype=np.int64)
+        width, cond = self.encoder.width, int(self.cond_widths.sum())
+        self.generator = Generator(s.embedding_dim + cond, (s.hidden_dim, s.hidden_dim), width)
+        self.critic = Critic(width + cond, (s.hidden_dim, s.hidden_dim), s.pac)
+        self._conditions: FrequencyConditions | None = None
+        columns = [span.start + k for span in spans for k in range(span.width)]
+        self.cond_columns = torch.tensor(columns, dtype=torch.long, device=self.device)  # condition -> output column
+
+    def _networks(self) -> dict[str, nn.Module]:
+        return {"generator": self.generator, "critic": self.critic}
+
+    def _sampling_networks(self) -> dict[str, nn.Module]:
+        return {"generator": self.generator}
+
+    # -- training ----------------------------------------------------------------------
+    def _training_step(self, real: torch.Tensor, codes: list[np.ndarray], rng: np.random.Generator):
+        s = self.settings
+        sampler = ConditionalSampler(self.encoder.discrete_spans, codes)
+        self.frequencies = sampler.frequencies
+        adam = {"lr": s.lr, "betas": (0.5, 0.9), "weight_decay": 1e-6}
+        g_opt, c_opt = torch.optim.Adam(self.generator.parameters(), **adam), torch.optim.Adam(self.critic.parameters(), **adam)
+
+        def step() -> torch.Tensor:
+            self.generator.train(), self.critic.train()
+            for _ in range(s.critic_steps):
+                c_opt.zero_grad(set_to_none=True)
+                self._critic_loss(real, sampler, rng).backward()
+                c_opt.step()
+            g_opt.zero_grad(set_to_none=True)
+            loss = self._generator_loss(sampler, rng)
+            loss.backward()
+            g_opt.step()
+            return loss.detach()
+
+        return step
+
+    def _batch(self, sampler: ConditionalSampler, rows: int, rng: np.random.Generator):
+        """Conditions (tensor) and the real row indices that match them (numpy)."""
+        n = self.settings.batch_size
+        if not sampler.width:
+            return torch.zeros((n, 0), device=self.device), rng.integers(rows, size=n)
+        cond, picked = sampler.train_batch(n, rng)
+        return torch.from_numpy(cond).to(self.device), picked
+
+    def _fake(self, cond: torch.Tensor) -> torch.Tensor:
+        """Raw generator output for a batch of conditions."""
+        z = torch.randn(cond.shape[0], self.settings.embedding_dim, device=self.device)
+        return self.generator(torch.cat([z, cond], dim=1))
+
+    def _critic_loss(self, real: torch.Tensor, sampler: ConditionalSampler, rng: np.random.Generator) -> torch.Tensor:
+        cond, rows = self._batch(sampler, real.shape[0], rng)
+        with torch.no_grad():
+            fake = torch.cat([self.layout.activate(self._fake(cond), TAU), cond], dim=1)
+        order = rng.permutation(rows.size)  # real rows with their own conditions, in other packs than the fakes
+        true = torch.cat([real[torch.from_numpy(rows[order]).to(self.device)], cond[torch.from_numpy(order).to(self.device)]], dim=1)
+        wasserstein = self.critic(fake).mean() - self.critic(true).mean()
+        return wasserstein + gradient_penalty(self.critic, true, fake)
+
+    def _generator_loss(self, sampler: ConditionalSampler, rng: np.random.Generator) -> torch.Tensor:
+        cond, _ = self._batch(sampler, 1, rng)
+        raw = self._fake(cond)
+        score = self.critic(torch.cat([self.layout.activate(raw, TAU), cond], dim=1)).mean()
+        return -score + (self._condition_loss(raw, cond) if cond.shape[1] else 0.0)
+
+    def _condition_loss(self, raw: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of each row's conditioned block against its condition (other blocks: free)."""
+        target = self.cond_columns[cond.argmax(dim=1)]
+        return -self.layout.log_softmax(raw).gather(1, target[:, None]).mean()
+
+    # -- sampling ----------------------------------------------------------------------
+    def _generate(self, n: int, noise: torch.Generator) -> torch.Tensor:
+        if self._conditions is None:
+            self._conditions = FrequencyConditions(self.cond_widths, self.frequencies, self.device)
+        z = torch.randn(n, self.settings.embedding_dim, generator=noise, device=self.device)
+        raw = self.generator(torch.cat([z, self._conditions.sample(n, noise)], dim=1))
+        return self.layout.sample(torch.tanh(raw), raw, noise)
+
+    def _extra_arrays(self) -> dict[str, np.ndarray]:
+        return {"frequencies": self.frequencies}
+
+    def _load_extra(self, arrays: dict[str, np.ndarray]) -> None:
+        self.frequencies = np.asarray(arrays["frequencies"], dtype=np.float64)
