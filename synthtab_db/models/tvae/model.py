@@ -1,0 +1,79 @@
+"""USING tvae: a variational autoencoder over the shared column encoding.
+
+The encoder maps a row to a Gaussian in latent space, the decoder maps latent
+points back to every column's outputs; training minimises the negative ELBO
+(``loss.negative_elbo``).  Sampling decodes standard-normal latent points, adds
+each value column's learned noise and draws every one-hot block from its
+softmax.  Plain MLPs, no BatchNorm (opacus-ready).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from pydantic import Field
+from torch import nn
+
+from synthtab_db.models.neural.base import NeuralSynthesizer
+from synthtab_db.models.neural.options import NeuralOptions
+from synthtab_db.models.registry import register
+from synthtab_db.models.tvae.loss import negative_elbo
+from synthtab_db.models.tvae.networks import Decoder, Encoder
+
+
+class TVAEOptions(NeuralOptions):
+    """WITH options of USING tvae."""
+
+    lr: float = Field(1e-3, gt=0, le=1.0, description="Adam learning rate")
+    hidden_dim: int = Field(128, ge=1, le=8192, description="width of each hidden layer")
+    loss_factor: float = Field(2.0, gt=0, description="weight of reconstruction against the KL term")
+
+
+@register
+class TVAE(NeuralSynthesizer):
+    """Tabular VAE (Xu et al. 2019)."""
+
+    name = "tvae"
+    preference = 40
+    options_model = TVAEOptions
+
+    def _build(self) -> None:
+        s, width = self.settings, self.encoder.width
+        self.encoder_net = Encoder(width, s.hidden_dim, s.embedding_dim)
+        self.decoder = Decoder(s.embedding_dim, s.hidden_dim, width)
+
+    def _networks(self) -> dict[str, nn.Module]:
+        return {"encoder": self.encoder_net, "decoder": self.decoder}
+
+    def _sampling_networks(self) -> dict[str, nn.Module]:
+        return {"decoder": self.decoder}
+
+    def _training_step(self, real: torch.Tensor, codes: list[np.ndarray], rng: np.random.Generator):
+        s = self.settings
+        parameters = list(self.encoder_net.parameters()) + list(self.decoder.parameters())
+        optimiser = torch.optim.Adam(parameters, lr=s.lr, weight_decay=1e-5)
+        order, position = rng.permutation(real.shape[0]), [0]
+
+        def step() -> torch.Tensor:
+            nonlocal order
+            if position[0] >= order.size:  # a new epoch: a new shuffle
+                order, position[0] = rng.permutation(real.shape[0]), 0
+            rows = order[position[0]:position[0] + s.batch_size]
+            position[0] += s.batch_size
+            x = real[torch.from_numpy(rows).to(self.device)]
+            optimiser.zero_grad(set_to_none=True)
+            mean, log_var = self.encoder_net(x)
+            z = mean + torch.randn_like(mean) * torch.exp(0.5 * log_var)
+            loss = negative_elbo(self.layout, x, self.decoder(z), self.decoder.sigma, mean, log_var, s.loss_factor)
+            loss.backward()
+            optimiser.step()
+            self.decoder.sigma.data.clamp_(0.01, 1.0)
+            return loss.detach()
+
+        return step
+
+    def _generate(self, n: int, noise: torch.Generator) -> torch.Tensor:
+        z = torch.randn(n, self.settings.embedding_dim, generator=noise, device=self.device)
+        raw = self.decoder(z)
+        jitter = torch.randn(raw.shape, generator=noise, device=self.device) * self.decoder.sigma
+        return self.layout.sample((torch.tanh(raw) + jitter).clamp(-1.0, 1.0), raw, noise)
