@@ -4,3 +4,10 @@ from synthtab_db.models import copula  # noqa: F401  (registers "copula")
 from synthtab_db.models.registry import available_models, default_model, get_model, register
 
 __all__ = ["available_models", "default_model", "get_model", "register"]
+
+try:  # the autoregressive network needs torch; without it the copula stays the default
+    import torch  # noqa: F401
+except ImportError:
+    pass
+else:
+    from synthtab_db.models import argn  # noqa: F401  (registers "argn", preference 100)

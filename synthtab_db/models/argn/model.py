@@ -1,0 +1,147 @@
+"""USING argn: the autoregressive tabular network, the default model wherever torch is installed.
+
+A row is generated one column after another: numbers and dates as quantile
+bins (the value drawn inside its bin), categories as capped vocabularies, NULL
+as a token of its own; each column's distribution is predicted from the
+columns already drawn (``network.py``).  ``fit`` trains with early stopping
+under an epoch and a wall-clock budget (``training.py``); ``sample`` draws in
+batches on the device, conditioned columns first with their logits masked
+(``sampling.py``).  With no rows to learn from, the columns' schema-only
+marginals are sampled independently, so GENERATE still fills the table.
+
+``context`` (parent-table columns) is not used yet: like the copula, this
+model learns the table on its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pyarrow as pa
+import torch
+
+from synthtab_db.conditions import Condition
+from synthtab_db.device import resolve_device
+from synthtab_db.models.argn import persistence
+from synthtab_db.models.argn.encoding import TableEncoding
+from synthtab_db.models.argn.network import ArgnNetwork
+from synthtab_db.models.argn.options import ArgnOptions, validate
+from synthtab_db.models.argn.orders import fixed_order, generation_order, order_keys
+from synthtab_db.models.argn.restriction import Restriction
+from synthtab_db.models.argn.sampling import NetworkSampler, PriorSampler, batch_sizes
+from synthtab_db.models.argn.training import Fit, train
+from synthtab_db.models.base import Synthesizer
+from synthtab_db.models.registry import register
+from synthtab_db.planner.schema import Table
+from synthtab_db.transforms import arrow_type
+
+_TRANSFORM_OPTIONS = ("max_categories", "min_count", "protect_rare", "rare_token", "max_bins")
+
+
+@register
+class ArgnSynthesizer(Synthesizer):
+    """Autoregressive network over column tokens; samples WHERE conditions itself."""
+
+    name = "argn"
+    preference = 100
+    options_model = ArgnOptions
+    supports_conditions = True
+
+    def __init__(self, progress: Callable[[dict], None] | None = None, **options: Any) -> None:
+        """``progress`` (or the ``on_epoch`` attribute) is called after every epoch with
+        {epoch, loss, val_loss, seconds}; it is not an option, so it is never saved."""
+        self.settings = validate(options)
+        super().__init__(**self.settings.model_dump())
+        self.on_epoch = progress
+        self.network: ArgnNetwork | None = None
+        self.fit_report = Fit()
+
+    # -- learning -----------------------------------------------------------------------
+    def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None) -> "ArgnSynthesizer":
+        device = torch.device(resolve_device(self.settings.device))
+        self.table = table
+        self.encoding = TableEncoding.fit(data, table, self._transform_options())
+        self.order = fixed_order(len(self.encoding.columns))
+        self.network, self.fit_report = None, Fit()
+        if data.num_rows and self.encoding.columns:
+            tokens = self.encoding.encode(data, np.random.default_rng(self._seed()))
+            self.network = self._train(tokens, device)
+        return self
+
+    def _train(self, tokens: np.ndarray, device: torch.device) -> ArgnNetwork:
+        """Weights, dropout and batches all seeded, without touching torch's global random state."""
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(self._seed())
+            network = ArgnNetwork(self.encoding.vocabulary, self.settings.embedding_dim,
+                                  self.settings.hidden_dim).to(device)
+            generator = torch.Generator(device=device).manual_seed(self._seed())
+            self.fit_report = train(network, tokens, order_keys(self.order, device), self.settings,
+                                    generator, self.on_epoch)
+        return network
+
+    # -- sampling -----------------------------------------------------------------------
+    def sample(self, n: int, *, seed: int | None = None, context: pa.Table | None = None,
+               conditions: dict[str, Condition] | None = None) -> pa.Table:
+        """``n`` rows; the same model, ``n``, seed and device give the same rows."""
+        device = torch.device(resolve_device(self.settings.device))
+        restrictions = self.encoding.restrictions(conditions)
+        sampler = self._sampler(restrictions, device)
+        sizes = batch_sizes(n)
+        parts = [self._batch(sampler, size, s, restrictions, device)
+                 for size, s in zip(sizes, np.random.SeedSequence(seed).spawn(len(sizes)))]
+        return self._table(parts)
+
+    def _sampler(self, restrictions: dict[int, Restriction], device: torch.device) -> NetworkSampler | PriorSampler:
+        if self.network is None:
+            return PriorSampler(self.encoding.priors(), restrictions, device)
+        order = generation_order(self.order, list(restrictions))
+        return NetworkSampler(self.network.to(device).eval(), order, restrictions, device)
+
+    def _batch(self, sampler, rows: int, seed: np.random.SeedSequence, restrictions: dict[int, Restriction],
+               device: torch.device) -> list[pa.Array]:
+        token_seed, value_seed = seed.spawn(2)
+        generator = torch.Generator(device=device).manual_seed(int(token_seed.generate_state(1)[0]))
+        tokens = sampler.tokens(rows, generator).cpu().numpy()
+        return self.encoding.decode(tokens, np.random.default_rng(value_seed), restrictions)
+
+    def _table(self, parts: list[list[pa.Array]]) -> pa.Table:
+        columns = self.encoding.columns
+        arrays = [pa.chunked_array([p[j] for p in parts], type=arrow_type(c.type)) for j, c in enumerate(columns)]
+        return pa.table(arrays, names=[c.name for c in columns])
+
+    def _seed(self) -> int:
+        return int(self.settings.seed or 0)
+
+    def _transform_options(self) -> dict[str, Any]:
+        return {**{k: getattr(self.settings, k) for k in _TRANSFORM_OPTIONS}, "seed": self._seed()}
+
+    # -- persistence --------------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        metas, arrays = self.encoding.to_state()
+        header = {"format": persistence.FORMAT, "model": self.name, "options": self.settings.model_dump(),
+                  "table": self.table.model_dump(mode="json"), "columns": [c.name for c in self.encoding.columns],
+                  "order": self.order, "encoders": metas,
+                  "network": None if self.network is None else self.network.config,
+                  "fit": {"epochs": self.fit_report.epochs, "best_epoch": self.fit_report.best_epoch,
+                          "stopped": self.fit_report.stopped}}
+        weights = {} if self.network is None else self.network.state_dict()
+        return persistence.pack(header, weights, arrays)
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> "ArgnSynthesizer":
+        """Loads on the CPU; a model saved with device='cuda' samples on the CPU where there is no GPU."""
+        header, weights, arrays = persistence.unpack(blob)
+        options = dict(header["options"])
+        if options.get("device") == "cuda" and not torch.cuda.is_available():
+            options["device"] = "cpu"
+        model = cls(**options)
+        model.table = Table.model_validate(header["table"])
+        model.encoding = TableEncoding.from_state(model.table, header["columns"], header["encoders"], arrays)
+        model.order = list(header["order"])
+        model.fit_report = Fit(**header["fit"])
+        if header["network"] is not None:
+            model.network = ArgnNetwork(**header["network"])
+            model.network.load_state_dict(weights)
+            model.network.eval()
+        return model

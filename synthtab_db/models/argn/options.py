@@ -1,0 +1,45 @@
+"""WITH options of USING argn: few, each one a knob a user has a reason to turn."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from synthtab_db.errors import SynthError
+
+
+class ArgnOptions(BaseModel):
+    """Training budget, network size and the shared category settings.
+
+    ``max_seconds`` bounds the wall clock as well as ``epochs``: the engine runs
+    inside a statement, and a fit that never ends is worse than a slightly
+    weaker model.  A fit stopped by the clock keeps its best epoch, but is not
+    reproducible run to run (the seed fixes everything else).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int | None = None
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    epochs: int = Field(100, ge=1, description="upper bound; early stopping usually ends sooner")
+    max_seconds: float = Field(120.0, gt=0, description="training wall-clock budget")
+    batch_size: int = Field(256, ge=1, description="rows per training step")
+    learning_rate: float = Field(2e-3, gt=0, le=1.0)
+    embedding_dim: int = Field(16, ge=2, le=256, description="largest per-column embedding")
+    hidden_dim: int = Field(128, ge=8, le=4096, description="width of each column's hidden layer")
+    max_bins: int = Field(100, ge=2, le=1000, description="quantile bins of a numeric or date column")
+    max_categories: int = Field(1000, ge=2, description="categories kept per column; the rest are pooled")
+    min_count: int = Field(5, ge=1, description="categories seen fewer times are pooled as rare")
+    protect_rare: bool = Field(False, description="emit rare_token instead of real rare values")
+    rare_token: str = "<other>"
+
+
+def validate(options: dict[str, Any]) -> ArgnOptions:
+    """The options, or a SynthError naming the first bad one (as the statement layer reports them)."""
+    try:
+        return ArgnOptions(**options)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise SynthError(f"argn option {key!r}: {first['msg']} (got {first.get('input')!r})") from None
