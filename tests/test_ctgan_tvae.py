@@ -16,6 +16,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from conftest import dataset  # noqa: E402
+
 from synthtab_db.errors import SynthError  # noqa: E402
 from synthtab_db.models.ctgan import CTGAN  # noqa: E402
 from synthtab_db.models.neural.columns import CHOICE  # noqa: E402
@@ -23,8 +25,6 @@ from synthtab_db.models.registry import available_models, get_model  # noqa: E40
 from synthtab_db.models.tvae import TVAE  # noqa: E402
 from synthtab_db.planner.ddl import schema_from_ddl  # noqa: E402
 from synthtab_db.transforms import arrow_type  # noqa: E402
-
-from conftest import dataset  # noqa: E402
 
 MODELS = {"ctgan": CTGAN, "tvae": TVAE}
 ROWS = 3000
@@ -226,10 +226,12 @@ def test_generate_statement_using_the_model(con, name):
     from synthtab_db.datasets import load_relational
 
     load_relational(con.duckdb, dataset("chinook"))
-    con.execute(f"GENERATE SYNTHETIC FROM invoice ROWS 300 INTO fake USING {name} "
-                "WITH (seed = 3, epochs = 2, max_seconds = 20)")
+    con.execute(
+        f"GENERATE SYNTHETIC FROM invoice ROWS 300 INTO fake USING {name} WITH (seed = 3, epochs = 2, max_seconds = 20)"
+    )
     total, states, low, high = con.execute(
-        "SELECT count(*), count(billing_state), min(total), max(total) FROM fake").fetchone()
+        "SELECT count(*), count(billing_state), min(total), max(total) FROM fake"
+    ).fetchone()
     assert total == 300 and 0 < states < 300 and 0 < low <= high
     with pytest.raises(SynthError, match="epochs"):
         con.execute(f"GENERATE SYNTHETIC FROM invoice ROWS 10 INTO fake2 USING {name} WITH (epochs = 0)")

@@ -20,8 +20,8 @@ from synthtab_db.models.neural.columns import Span
 class ConditionalSampler:
     """Conditions and matching real rows, vectorised over a batch."""
 
-    def __init__(self, spans: list[Span], codes: list[np.ndarray]) -> None:
-        self.spans = spans
+    def __init__(self, spans: list[Span], codes: list[np.ndarray], rows: int) -> None:
+        self.spans, self.rows = spans, rows
         self.widths = np.array([s.width for s in spans], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(self.widths)[:-1]]).astype(np.int64)
         self.width = int(self.widths.sum())
@@ -71,7 +71,7 @@ def _cdf_table(weights: list[np.ndarray], widths: np.ndarray) -> np.ndarray:
     table = np.ones((len(weights), int(widths.max(initial=1))), dtype=np.float64)
     for j, w in enumerate(weights):
         total = w.sum()
-        table[j, :w.size] = np.cumsum(w) / total if total > 0 else np.linspace(1 / w.size, 1.0, w.size)
+        table[j, : w.size] = np.cumsum(w) / total if total > 0 else np.linspace(1 / w.size, 1.0, w.size)
     return table
 
 
@@ -93,7 +93,7 @@ def _members(codes: list[np.ndarray], widths: np.ndarray) -> tuple[np.ndarray, n
         order = np.argsort(c[rows], kind="stable")
         members.append(rows[order])
         counts = np.bincount(c[rows], minlength=widths[j])
-        starts[j, :widths[j] + 1] = base + np.concatenate([[0], np.cumsum(counts)])
-        starts[j, widths[j] + 1:] = starts[j, widths[j]]
+        starts[j, : widths[j] + 1] = base + np.concatenate([[0], np.cumsum(counts)])
+        starts[j, widths[j] + 1 :] = starts[j, widths[j]]
         base += rows.size
     return (np.concatenate(members) if members else np.zeros(0, dtype=np.int64)), starts

@@ -32,6 +32,7 @@ class CTGANOptions(NeuralOptions):
 
     epochs: int = Field(300, ge=1, le=100_000, description="passes over the data (bounded by max_seconds)")
     batch_size: int = Field(500, ge=2, le=1_000_000, description="rows per step; a multiple of pac")
+    hidden_dim: int = Field(128, ge=1, le=8192, description="width of each hidden layer (the paper: 256)")
     pac: int = Field(10, ge=1, le=100, description="rows the critic judges together (PacGAN)")
     critic_steps: int = Field(1, ge=1, le=20, description="critic updates per generator update")
 
@@ -69,10 +70,13 @@ class CTGAN(NeuralSynthesizer):
     # -- training ----------------------------------------------------------------------
     def _training_step(self, real: torch.Tensor, codes: list[np.ndarray], rng: np.random.Generator):
         s = self.settings
-        sampler = ConditionalSampler(self.encoder.discrete_spans, codes)
+        sampler = ConditionalSampler(self.encoder.discrete_spans, codes, real.shape[0])
         self.frequencies = sampler.frequencies
         adam = {"lr": s.lr, "betas": (0.5, 0.9), "weight_decay": 1e-6}
-        g_opt, c_opt = torch.optim.Adam(self.generator.parameters(), **adam), torch.optim.Adam(self.critic.parameters(), **adam)
+        g_opt, c_opt = (
+            torch.optim.Adam(self.generator.parameters(), **adam),
+            torch.optim.Adam(self.critic.parameters(), **adam),
+        )
 
         def step() -> torch.Tensor:
             self.generator.train(), self.critic.train()
@@ -88,11 +92,11 @@ class CTGAN(NeuralSynthesizer):
 
         return step
 
-    def _batch(self, sampler: ConditionalSampler, rows: int, rng: np.random.Generator):
-        """Conditions (tensor) and the real row indices that match them (numpy)."""
+    def _batch(self, sampler: ConditionalSampler, rng: np.random.Generator):
+        """Conditions (tensor) and real row indices that match them (numpy)."""
         n = self.settings.batch_size
-        if not sampler.width:
-            return torch.zeros((n, 0), device=self.device), rng.integers(rows, size=n)
+        if not sampler.width:  # no discrete column: unconditional, rows uniformly
+            return torch.zeros((n, 0), device=self.device), rng.integers(sampler.rows, size=n)
         cond, picked = sampler.train_batch(n, rng)
         return torch.from_numpy(cond).to(self.device), picked
 
@@ -102,16 +106,18 @@ class CTGAN(NeuralSynthesizer):
         return self.generator(torch.cat([z, cond], dim=1))
 
     def _critic_loss(self, real: torch.Tensor, sampler: ConditionalSampler, rng: np.random.Generator) -> torch.Tensor:
-        cond, rows = self._batch(sampler, real.shape[0], rng)
+        cond, rows = self._batch(sampler, rng)
         with torch.no_grad():
             fake = torch.cat([self.layout.activate(self._fake(cond), TAU), cond], dim=1)
         order = rng.permutation(rows.size)  # real rows with their own conditions, in other packs than the fakes
-        true = torch.cat([real[torch.from_numpy(rows[order]).to(self.device)], cond[torch.from_numpy(order).to(self.device)]], dim=1)
+        true = torch.cat(
+            [real[torch.from_numpy(rows[order]).to(self.device)], cond[torch.from_numpy(order).to(self.device)]], dim=1
+        )
         wasserstein = self.critic(fake).mean() - self.critic(true).mean()
         return wasserstein + gradient_penalty(self.critic, true, fake)
 
     def _generator_loss(self, sampler: ConditionalSampler, rng: np.random.Generator) -> torch.Tensor:
-        cond, _ = self._batch(sampler, 1, rng)
+        cond, _ = self._batch(sampler, rng)
         raw = self._fake(cond)
         score = self.critic(torch.cat([self.layout.activate(raw, TAU), cond], dim=1)).mean()
         return -score + (self._condition_loss(raw, cond) if cond.shape[1] else 0.0)

@@ -57,6 +57,6 @@ def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, wei
     packs, pac = real.shape[0] // critic.pac, critic.pac
     alpha = torch.rand(packs, 1, 1, device=real.device).expand(packs, pac, real.shape[1]).reshape(real.shape)
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    grad, = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
+    (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
     norms = grad.reshape(packs, -1).norm(2, dim=1)
     return weight * ((norms - 1.0) ** 2).mean()

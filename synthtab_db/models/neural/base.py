@@ -87,20 +87,29 @@ class NeuralSynthesizer(Synthesizer):
         return pa.concat_tables(parts) if parts else self._empty()
 
     def _sample_batch(self, n: int, noise: torch.Generator, rng: np.random.Generator) -> pa.Table:
-        with torch.no_grad():
+        with torch.inference_mode():
             matrix = self._generate(n, noise).float().cpu().numpy()
         return self.encoder.decode(matrix, rng)
 
     def _empty(self) -> pa.Table:
-        return pa.table([pa.array([], type=arrow_type(c.type)) for c in self.encoder.columns],
-                        names=[c.name for c in self.encoder.columns])
+        return pa.table(
+            [pa.array([], type=arrow_type(c.type)) for c in self.encoder.columns],
+            names=[c.name for c in self.encoder.columns],
+        )
 
     # -- persistence ---------------------------------------------------------------
     def to_bytes(self) -> bytes:
         metas, arrays = self.encoder.to_state()
-        header = {"model": self.name, "options": self.options, "table": self.table.model_dump(mode="json"),
-                  "columns": [c.name for c in self.encoder.columns], "encoder": metas,
-                  "trained": self.trained, "seed": self.seed, "report": self.report}
+        header = {
+            "model": self.name,
+            "options": self.options,
+            "table": self.table.model_dump(mode="json"),
+            "columns": [c.name for c in self.encoder.columns],
+            "encoder": metas,
+            "trained": self.trained,
+            "seed": self.seed,
+            "report": self.report,
+        }
         tensors: dict[str, torch.Tensor] = {}
         if self.trained:
             arrays.update({f"model.{k}": v for k, v in self._extra_arrays().items()})
@@ -129,7 +138,7 @@ class NeuralSynthesizer(Synthesizer):
             self._setup_networks()
         for name, net in self._sampling_networks().items():
             prefix = f"{name}."
-            net.load_state_dict({k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)})
+            net.load_state_dict({k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)})
 
     # -- what a model provides ----------------------------------------------------------
     @abstractmethod

@@ -94,7 +94,9 @@ class _ColumnCodec:
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         meta, arrays = self.transform.to_state()
-        return {"kind": self.kind, "transform": meta, "nulls": self.nulls.to_dict()}, {f"t.{k}": v for k, v in arrays.items()}
+        return {"kind": self.kind, "transform": meta, "nulls": self.nulls.to_dict()}, {
+            f"t.{k}": v for k, v in arrays.items()
+        }
 
 
 class _NumericCodec(_ColumnCodec):
@@ -119,7 +121,7 @@ class _NumericCodec(_ColumnCodec):
         return block, []
 
     def _decode_values(self, block: np.ndarray, rng: np.random.Generator, mask: np.ndarray | None) -> pa.Array:
-        mode = np.argmax(block[:, 1:1 + self.modes.modes], axis=1)
+        mode = np.argmax(block[:, 1 : 1 + self.modes.modes], axis=1)
         numbers = self.modes.decode(block[:, 0].astype(np.float64), mode)
         return self.transform.reverse(self._scores(numbers, rng), rng, mask)
 
@@ -161,11 +163,10 @@ class _CategoryCodec(_ColumnCodec):
         return block, [codes]
 
     def _decode_values(self, block: np.ndarray, rng: np.random.Generator, mask: np.ndarray | None) -> pa.Array:
-        return self.transform.reverse(np.argmax(block[:, :self.categories], axis=1), rng, mask)
+        return self.transform.reverse(np.argmax(block[:, : self.categories], axis=1), rng, mask)
 
 
-def draw_marginal(transform: ColumnTransform, n: int, rng: np.random.Generator,
-                  mask: np.ndarray | None) -> pa.Array:
+def draw_marginal(transform: ColumnTransform, n: int, rng: np.random.Generator, mask: np.ndarray | None) -> pa.Array:
     """Values from the transform's own marginal (schema-fitted when there was no data)."""
     if transform.categorical:
         probabilities = transform.probabilities
@@ -199,8 +200,9 @@ class TableEncoder:
         self.width = start
 
     @classmethod
-    def fit(cls, data: pa.Table, table: Table, options: dict[str, Any], max_modes: int,
-            rng: np.random.Generator) -> "TableEncoder":
+    def fit(
+        cls, data: pa.Table, table: Table, options: dict[str, Any], max_modes: int, rng: np.random.Generator
+    ) -> "TableEncoder":
         """Transforms, NULL rates and modes for the columns of ``data`` (schema-only when empty)."""
         bounds = column_bounds(table)
         columns = [table.column(name) for name in data.column_names]
@@ -228,8 +230,10 @@ class TableEncoder:
     def draw(self, n: int, rng: np.random.Generator) -> pa.Table:
         """Independent columns from the transforms alone (schema-only generation)."""
         rngs = rng.spawn(len(self.codecs))
-        arrays = [draw_marginal(codec.transform, n, r, codec.nulls.sample(n, r) if codec.nulls.active else None)
-                  for codec, r in zip(self.codecs, rngs)]
+        arrays = [
+            draw_marginal(codec.transform, n, r, codec.nulls.sample(n, r) if codec.nulls.active else None)
+            for codec, r in zip(self.codecs, rngs)
+        ]
         return pa.table(arrays, names=[c.name for c in self.columns])
 
     def to_state(self) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
@@ -241,17 +245,21 @@ class TableEncoder:
         return metas, arrays
 
     @classmethod
-    def from_state(cls, table: Table, names: list[str], metas: list[dict[str, Any]],
-                   arrays: dict[str, np.ndarray]) -> "TableEncoder":
+    def from_state(
+        cls, table: Table, names: list[str], metas: list[dict[str, Any]], arrays: dict[str, np.ndarray]
+    ) -> "TableEncoder":
         bounds = column_bounds(table)
         columns = [table.column(name) for name in names]
-        codecs = [_load_codec(c, bounds[c.name], meta, _prefixed(arrays, f"c{i}."))
-                  for i, (c, meta) in enumerate(zip(columns, metas))]
+        codecs = [
+            _load_codec(c, bounds[c.name], meta, _prefixed(arrays, f"c{i}."))
+            for i, (c, meta) in enumerate(zip(columns, metas))
+        ]
         return cls(columns, codecs)
 
 
-def _fit_codec(values: pa.ChunkedArray, column: Column, bounds, options: dict[str, Any], max_modes: int,
-               rng: np.random.Generator) -> _ColumnCodec:
+def _fit_codec(
+    values: pa.ChunkedArray, column: Column, bounds, options: dict[str, Any], max_modes: int, rng: np.random.Generator
+) -> _ColumnCodec:
     transform = default_transform(column, **options).fit(values, column, bounds)
     nulls = NullIndicator.fit(values, column)
     if transform.schema_only:
@@ -263,8 +271,9 @@ def _fit_codec(values: pa.ChunkedArray, column: Column, bounds, options: dict[st
 
 
 def _load_codec(column: Column, bounds, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> _ColumnCodec:
-    transform = get_transform(meta["transform"]["name"]).from_state(column, bounds, meta["transform"],
-                                                                   _prefixed(arrays, "t."))
+    transform = get_transform(meta["transform"]["name"]).from_state(
+        column, bounds, meta["transform"], _prefixed(arrays, "t.")
+    )
     nulls = NullIndicator.from_dict(meta["nulls"])
     if meta["kind"] == "numeric":
         return _NumericCodec(transform, nulls, ModeNormalizer.from_state(meta["modes"], _prefixed(arrays, "m.")))
@@ -272,4 +281,4 @@ def _load_codec(column: Column, bounds, meta: dict[str, Any], arrays: dict[str, 
 
 
 def _prefixed(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
-    return {key[len(prefix):]: value for key, value in arrays.items() if key.startswith(prefix)}
+    return {key[len(prefix) :]: value for key, value in arrays.items() if key.startswith(prefix)}

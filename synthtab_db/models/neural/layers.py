@@ -27,8 +27,9 @@ class OutputLayout:
     def __init__(self, spans: list[Span], device: torch.device) -> None:
         self.spans, self.count = spans, len(spans)
         width = sum(s.width for s in spans)
-        self.segment = torch.tensor([i for i, s in enumerate(spans) for _ in range(s.width)],
-                                    dtype=torch.long, device=device)
+        self.segment = torch.tensor(
+            [i for i, s in enumerate(spans) for _ in range(s.width)], dtype=torch.long, device=device
+        )
         self.value_mask = torch.zeros(width, dtype=torch.bool, device=device)
         self.value_mask[[s.start for s in spans if s.kind == VALUE]] = True
 
@@ -55,8 +56,9 @@ class OutputLayout:
         return torch.where(self.value_mask, values, logits + gumbel_noise(logits.shape, generator, logits.device))
 
 
-def gumbel_noise(shape: torch.Size | tuple[int, ...], generator: torch.Generator | None,
-                 device: torch.device) -> torch.Tensor:
+def gumbel_noise(
+    shape: torch.Size | tuple[int, ...], generator: torch.Generator | None, device: torch.device
+) -> torch.Tensor:
     u = torch.rand(shape, generator=generator, device=device)
     return -torch.log(-torch.log(u + _TINY) + _TINY)
 
@@ -72,5 +74,9 @@ def mlp(sizes: Iterable[int], norm: bool = False) -> nn.Sequential:
 
 def batch_norm_modules(*networks: nn.Module) -> list[str]:
     """Names of BatchNorm modules (there must be none: opacus refuses them)."""
-    return [name for net in networks for name, module in net.named_modules()
-            if isinstance(module, nn.modules.batchnorm._BatchNorm)]
+    return [
+        name
+        for net in networks
+        for name, module in net.named_modules()
+        if isinstance(module, nn.modules.batchnorm._BatchNorm)
+    ]

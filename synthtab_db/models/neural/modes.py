@@ -26,8 +26,7 @@ _LOG_2PI = np.log(2.0 * np.pi)
 class ModeNormalizer:
     """Numbers <-> (alpha, mode one-hot) for one column."""
 
-    def __init__(self, center: float, scale: float, means: np.ndarray, stds: np.ndarray,
-                 weights: np.ndarray) -> None:
+    def __init__(self, center: float, scale: float, means: np.ndarray, stds: np.ndarray, weights: np.ndarray) -> None:
         self.center, self.scale = float(center), float(scale)
         self.means, self.stds, self.weights = (np.asarray(a, dtype=np.float64) for a in (means, stds, weights))
 
@@ -98,8 +97,9 @@ def _initial_means(z: np.ndarray, max_modes: int) -> np.ndarray:
     return np.unique(np.concatenate([by_mass, by_range]))
 
 
-def _iterate(z: np.ndarray, means: np.ndarray, stds: np.ndarray,
-             weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _iterate(
+    z: np.ndarray, means: np.ndarray, stds: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     previous = -np.inf
     for _ in range(_ITERATIONS):
         log_joint = _log_joint(z, means, stds, weights, normalise=False)
@@ -118,8 +118,7 @@ def _iterate(z: np.ndarray, means: np.ndarray, stds: np.ndarray,
     return means, stds, weights
 
 
-def _log_joint(z: np.ndarray, means: np.ndarray, stds: np.ndarray, weights: np.ndarray,
-               normalise: bool) -> np.ndarray:
+def _log_joint(z: np.ndarray, means: np.ndarray, stds: np.ndarray, weights: np.ndarray, normalise: bool) -> np.ndarray:
     """log(weight_k N(z; mean_k, std_k)) per value and mode; with ``normalise``, the log posterior."""
     d = (z[:, None] - means) / stds
     log_joint = np.log(weights + 1e-300) - np.log(stds) - 0.5 * (d * d + _LOG_2PI)

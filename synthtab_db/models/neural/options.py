@@ -42,5 +42,6 @@ def validate_options(model: type[BaseModel], options: dict[str, Any], name: str)
         first = err.errors()[0]
         key = ".".join(str(p) for p in first["loc"]) or "options"
         allowed = ", ".join(model.model_fields)
-        raise SynthError(f"{name} option {key!r}: {first['msg']} (got {first.get('input')!r}); "
-                         f"allowed options: {allowed}") from None
+        raise SynthError(
+            f"{name} option {key!r}: {first['msg']} (got {first.get('input')!r}); allowed options: {allowed}"
+        ) from None

@@ -39,8 +39,10 @@ def unpack(blob: bytes, model: str) -> tuple[dict[str, Any], dict[str, np.ndarra
     except Exception as exc:  # torch raises many kinds on garbage (pickle, zip, runtime)
         raise SynthError(f"not a saved {model} synthesizer: {exc}") from None
     if header.get("model") != model or header.get("format") != FORMAT:
-        raise SynthError(f"saved synthesizer is {header.get('model')!r} format {header.get('format')}, "
-                         f"expected {model!r} format {FORMAT}")
+        raise SynthError(
+            f"saved synthesizer is {header.get('model')!r} format {header.get('format')}, "
+            f"expected {model!r} format {FORMAT}"
+        )
     arrays = {k[2:]: v.numpy() for k, v in state.items() if k.startswith("a.")}
     weights = {k[2:]: v for k, v in state.items() if k.startswith("w.")}
     return header, arrays, weights

@@ -11,16 +11,18 @@ report says.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
+import numpy as np
 import torch
 
 Step = Callable[[], torch.Tensor]
 EpochHook = Callable[[dict[str, Any]], None]
 
 
-def run_epochs(step: Step, steps_per_epoch: int, epochs: int, max_seconds: float,
-               on_epoch: EpochHook | None = None) -> dict[str, Any]:
+def run_epochs(
+    step: Step, steps_per_epoch: int, epochs: int, max_seconds: float, on_epoch: EpochHook | None = None
+) -> dict[str, Any]:
     """Run up to ``epochs`` epochs of ``steps_per_epoch`` steps; a report of what ran."""
     started = time.perf_counter()
     done, loss, out_of_time = 0, float("nan"), False
@@ -37,9 +39,21 @@ def run_epochs(step: Step, steps_per_epoch: int, epochs: int, max_seconds: float
             on_epoch({"epoch": epoch, "loss": loss, "seconds": seconds})
         if out_of_time:
             break
-    return {"epochs": done, "loss": loss, "seconds": round(time.perf_counter() - started, 3),
-            "stopped_by_time": out_of_time}
+    return {
+        "epochs": done,
+        "loss": loss,
+        "seconds": round(time.perf_counter() - started, 3),
+        "stopped_by_time": out_of_time,
+    }
 
 
 def steps_per_epoch(rows: int, batch_size: int) -> int:
     return max(1, -(-rows // batch_size))
+
+
+def shuffled_batches(rows: int, size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Row indices in batches of ``size``, reshuffled every pass, forever."""
+    while True:
+        order = rng.permutation(rows)
+        for start in range(0, rows, size):
+            yield order[start : start + size]

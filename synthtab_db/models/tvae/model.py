@@ -16,6 +16,7 @@ from torch import nn
 
 from synthtab_db.models.neural.base import NeuralSynthesizer
 from synthtab_db.models.neural.options import NeuralOptions
+from synthtab_db.models.neural.training import shuffled_batches
 from synthtab_db.models.registry import register
 from synthtab_db.models.tvae.loss import negative_elbo
 from synthtab_db.models.tvae.networks import Decoder, Encoder
@@ -52,15 +53,10 @@ class TVAE(NeuralSynthesizer):
         s = self.settings
         parameters = list(self.encoder_net.parameters()) + list(self.decoder.parameters())
         optimiser = torch.optim.Adam(parameters, lr=s.lr, weight_decay=1e-5)
-        order, position = rng.permutation(real.shape[0]), [0]
+        batches = shuffled_batches(real.shape[0], s.batch_size, rng)
 
         def step() -> torch.Tensor:
-            nonlocal order
-            if position[0] >= order.size:  # a new epoch: a new shuffle
-                order, position[0] = rng.permutation(real.shape[0]), 0
-            rows = order[position[0]:position[0] + s.batch_size]
-            position[0] += s.batch_size
-            x = real[torch.from_numpy(rows).to(self.device)]
+            x = real[torch.from_numpy(next(batches)).to(self.device)]
             optimiser.zero_grad(set_to_none=True)
             mean, log_var = self.encoder_net(x)
             z = mean + torch.randn_like(mean) * torch.exp(0.5 * log_var)
