@@ -20,11 +20,13 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import ks_2samp, wasserstein_distance
 
 import synthtab_db
-from synthtab_db.quality import distributions
-from tests.conftest import dataset
 
 pytest.importorskip("sklearn", reason="EVALUATE SYNTHETIC needs the quality extra (scikit-learn)")
 pytest.importorskip("matplotlib", reason="EVALUATE SYNTHETIC needs the quality extra (matplotlib)")
+
+from conftest import dataset  # noqa: E402
+
+from synthtab_db.quality import distributions  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 TRAIN_ROWS = HOLDOUT_ROWS = 3000  # equal: the DCR comparison needs no subsampling
@@ -112,6 +114,21 @@ def test_dates_booleans_and_nulls_are_compared(con):
     assert values(found, "ks")["day"] == pytest.approx(0.2)  # 100 of 500 days shifted out
     assert values(found, "ks")["stamp"] == 0 and values(found, "tvd")["flag"] == 0
     assert values(found, "column_score")["n"] == 1.0
+
+
+def test_near_unique_text_is_compared_by_length(con):
+    con.execute(
+        """
+        CREATE TABLE r AS SELECT 'user' || i || '@example.com' AS email, ['a', 'b'][1 + i % 2] AS grp
+                          FROM range(1000, 2000) t(i);
+        CREATE TABLE s AS SELECT 'user' || i || '@example.com' AS email, ['a', 'b'][1 + i % 2] AS grp
+                          FROM range(5000, 6000) t(i);
+        """
+    )
+    found = evaluate(con, "EVALUATE SYNTHETIC s AGAINST r WITH (sample_rows = 1000)")
+    assert ("tvd", "email") not in found  # as categories every value would differ
+    assert values(found, "ks")["email"] == 0 and values(found, "column_score")["email"] == 1.0  # same lengths
+    assert values(found, "tvd")["grp"] == 0
 
 
 # -- fidelity with known answers -------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from synthtab_db.catalog import read_schema
 from synthtab_db.planner.schema import Kind, TableRef
 from synthtab_db.planner.types import column_type_from_duckdb
-from synthtab_db.quality.sql import category_expr, numeric_expr, table_sql
+from synthtab_db.quality.sql import category_expr, ident, numeric_expr, scalars, table_sql
 
 NUMERIC_KINDS = {
     Kind.INTEGER: "number",
@@ -67,7 +67,30 @@ def compared_columns(con, real: TableRef, synthetic: TableRef) -> tuple[list[Col
         spec, why = _spec(name, type_text, synthetic_names, keys)
         specs += [spec] if spec else []
         skipped += [f"{name}: {why}"] if why else []
-    return specs, skipped
+    return as_text_lengths(con, real, specs), skipped
+
+
+def as_text_lengths(con, real: TableRef, specs: list[ColumnSpec]) -> list[ColumnSpec]:
+    """Near-unique strings (names, e-mails, phone numbers) compared by their length.
+
+    Their values can't match by design - a good generator invents new names - so
+    category metrics would only say "all different"; the length distribution
+    still shows whether the values look like the real ones.
+    """
+    strings = [s for s in specs if s.kind == Kind.STRING.value]
+    if not strings:
+        return specs
+    shares = scalars(
+        con,
+        "SELECT "
+        + ", ".join(f"approx_count_distinct({ident(s.name)}) / greatest(count(*), 1)" for s in strings)
+        + f", count(*) FROM {table_sql(real)}",
+    )
+    unique = {s.name for s, share in zip(strings, shares) if share > MOSTLY_UNIQUE and shares[-1] >= 50}
+    return [ColumnSpec(s.name, s.synthetic_name, "numeric", "text_length") if s.name in unique else s for s in specs]
+
+
+MOSTLY_UNIQUE = 0.5
 
 
 def _spec(name: str, type_text: str, synthetic_names: dict[str, str], keys: set[str]):

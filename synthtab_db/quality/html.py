@@ -108,23 +108,30 @@ def _item(name: str, score: str, advice: str) -> str:
     return f'<div class="worst"><b>{escape(name)}</b> — {score}: {escape(advice)}</div>'
 
 
+COLUMN_METRICS = [
+    "column_score",
+    "ks",
+    "tvd",
+    "jensen_shannon",
+    "wasserstein",
+    "null_rate_diff",
+    "range_coverage",
+    "category_coverage",
+]
+
+
 def columns_section(report: Report) -> str:
-    metrics = [
-        "column_score",
-        "ks",
-        "tvd",
-        "jensen_shannon",
-        "wasserstein",
-        "null_rate_diff",
-        "range_coverage",
-        "category_coverage",
-    ]
+    metrics = COLUMN_METRICS
     names = [r.columns for r in report.of_group("column", "column_score")]
+    if not names:
+        return ""
     worst = {r.columns for r in _worst_columns(report) if (r.finite() or 1) < 0.97}
     rows = [
         [Flagged(name) if name in worst else name] + [_metric_cell(report, m, name) for m in metrics] for name in names
     ]
-    images = [_distribution(r) for r in report.of_group("column", "jensen_shannon") if r.detail.get("plot")]
+    lengths = {r.columns for r in report.of_group("column", "column_score") if r.detail.get("kind") == "text_length"}
+    plotted = [r for r in report.of_group("column", "jensen_shannon") if r.detail.get("plot")]
+    images = [_distribution(r, " (length)" if r.columns in lengths else "") for r in plotted]
     grid = (
         '<div class="grid">'
         + "".join(f'<img alt="distribution of {escape(c)}" src="{uri}">' for c, uri in images)
@@ -138,9 +145,9 @@ def _metric_cell(report: Report, metric: str, column: str) -> str:
     return _score_cell(value) if metric == "column_score" else Raw(_fmt(value))
 
 
-def _distribution(row: MetricRow) -> tuple[str, str]:
+def _distribution(row: MetricRow, suffix: str) -> tuple[str, str]:
     plot = row.detail["plot"]
-    return row.columns, plots.DISTRIBUTION_PLOTS[plot["kind"]](row.columns, plot)
+    return row.columns, plots.DISTRIBUTION_PLOTS[plot["kind"]](row.columns + suffix, plot)
 
 
 def pairwise_section(report: Report) -> str:

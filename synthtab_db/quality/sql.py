@@ -29,9 +29,12 @@ _TEMPORAL = ("date", "time", "timestamp", "timestamptz", "interval")
 
 
 def numeric_expr(column: str, kind: str) -> str:
-    """The column as DOUBLE: epoch seconds for temporal kinds."""
-    inner = f"epoch({ident(column)})" if kind in _TEMPORAL else ident(column)
+    """The column as DOUBLE: epoch seconds for temporal kinds, length for near-unique text."""
+    inner = _NUMERIC_OF.get(kind, "{}").format(ident(column))
     return f"CAST({inner} AS DOUBLE)"
+
+
+_NUMERIC_OF = {**{kind: "epoch({})" for kind in _TEMPORAL}, "text_length": "length({})"}
 
 
 def category_expr(column: str) -> str:
