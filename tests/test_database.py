@@ -76,7 +76,10 @@ def test_chosen_tables_pull_in_their_parents():
     load_relational(con.duckdb, dataset("chinook"))
     rows = con.execute("GENERATE SYNTHETIC FROM (invoice_line) INTO SCHEMA part WITH (seed = 2)").fetchall()
     by_table = {r[0]: r for r in rows}
-    assert set(by_table) == {f"part.{t}" for t in ("artist", "album", "genre", "media_type", "track", "employee", "customer", "invoice", "invoice_line")}
+    assert set(by_table) == {
+        f"part.{t}"
+        for t in ("artist", "album", "genre", "media_type", "track", "employee", "customer", "invoice", "invoice_line")
+    }
     assert by_table["part.customer"][-1] == "pulled in: parent of a chosen table"
     assert by_table["part.invoice_line"][-1] is None
     violations = audit_schema(con.duckdb, "part", constraints_from="main")
@@ -86,7 +89,9 @@ def test_chosen_tables_pull_in_their_parents():
 def test_per_table_rows_and_children_ks():
     con = synthtab_db.connect()
     load_relational(con.duckdb, dataset("chinook"))
-    rows = con.execute("GENERATE SYNTHETIC FROM DATABASE INTO SCHEMA s WITH (seed = 2, rows = {'artist': 500})").fetchall()
+    rows = con.execute(
+        "GENERATE SYNTHETIC FROM DATABASE INTO SCHEMA s WITH (seed = 2, rows = {'artist': 500})"
+    ).fetchall()
     by_table = {r[0]: r for r in rows}
     assert by_table["s.artist"][2] == 500
     assert by_table["s.album"][2] > 347  # children follow the larger parent table
@@ -95,3 +100,23 @@ def test_per_table_rows_and_children_ks():
     assert dict(by_table["s.album"][8])["artist_id -> artist"] <= 0.05
     with pytest.raises(synthtab_db.SynthError, match="names \\['nosuch'\\]"):
         con.execute("GENERATE SYNTHETIC FROM DATABASE INTO SCHEMA t WITH (rows = {'nosuch': 5})")
+
+
+def test_sequential_children_keep_order_and_time_gaps():
+    con = synthtab_db.connect()
+    load_relational(con.duckdb, dataset("beijing_air_quality"))
+    con.execute("GENERATE SYNTHETIC FROM DATABASE INTO SCHEMA s WITH (seed = 4, rows = {'station': 3})")
+    gaps = con.execute(
+        "SELECT station, count(*) AS n, min(gap) AS lo, max(gap) AS hi FROM ("
+        "  SELECT station, ts - lag(ts) OVER (PARTITION BY station ORDER BY ts) AS gap FROM s.air_quality)"
+        " WHERE gap IS NOT NULL GROUP BY station"
+    ).fetchall()
+    assert len(gaps) == 3
+    real = con.execute(
+        "SELECT DISTINCT ts - lag(ts) OVER (PARTITION BY station ORDER BY ts) FROM main.air_quality"
+    ).fetchall()
+    real_gaps = {r[0] for r in real if r[0] is not None}
+    for _station, n, lo, hi in gaps:
+        assert n == 8759 and lo in real_gaps and hi in real_gaps
+    starts = con.execute("SELECT DISTINCT min(ts) FROM s.air_quality GROUP BY station").fetchall()
+    assert starts == con.execute("SELECT DISTINCT min(ts) FROM main.air_quality GROUP BY station").fetchall()

@@ -15,6 +15,7 @@ import numpy as np
 from synthtab_db.duck import first_row
 from synthtab_db.engine import foreign_keys as fks
 from synthtab_db.engine.roles import column_roles
+from synthtab_db.engine.sequences import SequenceModel, sequence_column
 from synthtab_db.engine.targets import table_expr
 from synthtab_db.keys import KeyGenerator, choose_key_generator
 from synthtab_db.models import get_model
@@ -31,6 +32,8 @@ class Learned:
     main: tuple[str, ...] | None  # columns of the FK that fixes child counts
     self_null_rates: dict[tuple[str, ...], float]
     source_rows: int
+    model_columns: tuple[str, ...] = ()
+    sequence: SequenceModel | None = None
 
     def fk(self, columns: tuple[str, ...]) -> ForeignKey:
         return next(fk for fk in self.table.foreign_keys if fk.columns == columns)
@@ -65,11 +68,15 @@ def learn_table(
 ) -> Learned:
     """Fit everything generation needs from ``source`` (read once, as Arrow)."""
     roles = column_roles(table)
+    main = main_foreign_key(con, table, parent_sources)
+    main_fk = next((fk for fk in table.foreign_keys if fk.columns == main), None)
+    sequence_col = sequence_column(table, main_fk)
+    model_columns = tuple(c for c in roles.model if c != sequence_col)
     data = con.sql(f"SELECT * FROM {_sql(source)}").to_arrow_table()
     synthesizer = model(**model_options)
     if on_epoch is not None:
         synthesizer.on_epoch = on_epoch
-    fitted = synthesizer.fit(data.select(list(roles.model)), table)
+    fitted = synthesizer.fit(data.select(list(model_columns)), table)
     samplers = {
         fk.columns: fks.ForeignKeySampler.learn(con, table, source, parent_sources[fk.columns], fk)
         for fk in table.foreign_keys
@@ -80,13 +87,17 @@ def learn_table(
         model=fitted,
         keygens={c: choose_key_generator(data.column(c), table.column(c)) for c in roles.keys},
         samplers=samplers,
-        main=main_foreign_key(con, table, parent_sources),
+        main=main,
         self_null_rates={
             fk.columns: fks.learned_null_rate(con, source, fk)
             for fk in table.foreign_keys
             if table.is_self_reference(fk)
         },
         source_rows=data.num_rows,
+        model_columns=model_columns,
+        sequence=None
+        if sequence_col is None
+        else SequenceModel.learn(con, source, main_fk, sequence_col, table.column(sequence_col).type.kind),
     )
 
 
@@ -114,6 +125,8 @@ def learned_state(learned: Learned) -> dict:
         "self_null_rates": [{"columns": list(c), "rate": r} for c, r in learned.self_null_rates.items()],
         "source_rows": learned.source_rows,
         "model": learned.model.name,
+        "model_columns": list(learned.model_columns),
+        "sequence": learned.sequence.to_dict() if learned.sequence else None,
     }
 
 
@@ -133,6 +146,8 @@ def learned_from_state(state: dict, weights: bytes) -> Learned:
         main=tuple(state["main"]) if state["main"] else None,
         self_null_rates={tuple(i["columns"]): float(i["rate"]) for i in state["self_null_rates"]},
         source_rows=int(state["source_rows"]),
+        model_columns=tuple(state["model_columns"]),
+        sequence=SequenceModel.from_dict(state["sequence"]) if state.get("sequence") else None,
     )
 
 

@@ -185,7 +185,9 @@ def _database_jobs(con, schema: Schema, statement: GenerateStatement, model) -> 
         raise SynthError(f"INTO SCHEMA {statement.into_schema} holds a source table; choose another schema")
     unknown = set(statement.options.rows) - {t.name.lower() for t in members}
     if unknown:
-        raise SynthError(f"WITH (rows = …) names {sorted(unknown)}, not tables of this GENERATE: {[t.name for t in members]}")
+        raise SynthError(
+            f"WITH (rows = …) names {sorted(unknown)}, not tables of this GENERATE: {[t.name for t in members]}"
+        )
     sub = Schema(tables=tuple(members))
     plan = build_plan(sub)
     target = {t.ref.key(): TableRef(name=t.name, schema=statement.into_schema) for t in members}

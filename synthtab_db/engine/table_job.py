@@ -94,7 +94,7 @@ class TableRun:
         SQL check still enforces the whole WHERE)."""
         if not self.job.where or not getattr(self.model, "supports_conditions", False):
             return {}
-        model_columns = {c.lower(): c for c in self.roles.model}
+        model_columns = {c.lower(): c for c in self.model_columns()}
         found = parse_conditions(self.job.where).items()
         return {
             model_columns[k]: c.model_copy(update={"column": model_columns[k]}) for k, c in found if k in model_columns
@@ -107,38 +107,44 @@ class TableRun:
 
     # -- how many rows, and for which parents -------------------------------------
     def plan_slots(self) -> tuple[int, np.ndarray | None]:
+        """Rows to make and, for a child table, the row positions still to fill: each
+        position has its parent (and its place in a parent's sequence) fixed up front,
+        so a rejected row is regenerated for the same parent and the same time."""
         job = self.job
-        if self.main is not None:
-            sampler = self.samplers[self.main.columns]
-            slots = fks.slots_for_main(sampler, self.parent_rows[self.main.columns], job.rows, self.rng)
-            return slots.size, slots
-        if job.rows is not None:
-            return job.rows, None
-        return int(round(self.source_rows * job.scale)), None
+        if self.main is None:
+            return (job.rows if job.rows is not None else int(round(self.source_rows * job.scale))), None
+        sampler = self.samplers[self.main.columns]
+        self.parent_of_row = fks.slots_for_main(sampler, self.parent_rows[self.main.columns], job.rows, self.rng)
+        if self.learned.sequence is not None:
+            self.sequence_values = self.learned.sequence.values(self.parent_of_row, self.rng)
+        return self.parent_of_row.size, np.arange(self.parent_of_row.size)
 
     # -- one batch -------------------------------------------------------------------
-    def batch(self, n: int, slots: np.ndarray | None, row_offset: int) -> pa.Table:
+    def batch(self, n: int, positions: np.ndarray | None, row_offset: int) -> pa.Table:
         seed = int(self.rng.integers(2**63 - 1))
         columns: dict[str, pa.Array] = dict(zip(self.model_columns(), self._model_sample(n, seed)))
         columns.update(self._keys(n))
-        columns.update(self._foreign(n, slots))
+        parents = None if positions is None else self.parent_of_row[positions]
+        columns.update(self._foreign(n, parents))
+        if positions is not None and self.learned.sequence is not None:
+            columns[self.learned.sequence.column] = self.sequence_values.take(pa.array(positions))
         ordered = {c.name: columns[c.name] for c in self.job.table.columns}
         ordered[ROW_ORDER] = pa.array(np.arange(row_offset, row_offset + n, dtype=np.int64))
-        if slots is not None:
-            ordered[SLOT] = pa.array(slots.astype(np.int64))
+        if positions is not None:
+            ordered[SLOT] = pa.array(positions.astype(np.int64))
         return pa.table(ordered)
 
     def model_columns(self) -> tuple[str, ...]:
-        return self.roles.model
+        return self.learned.model_columns or self.roles.model
 
     def _model_sample(self, n: int, seed: int) -> list[pa.Array]:
-        if not self.roles.model:
+        if not self.model_columns():
             return []
         if self.conditions:
             sample = self.model.sample(n, seed=seed, conditions=self.conditions)
         else:
             sample = self.model.sample(n, seed=seed)
-        return [sample.column(c).combine_chunks() for c in self.roles.model]
+        return [sample.column(c).combine_chunks() for c in self.model_columns()]
 
     def _keys(self, n: int) -> dict[str, pa.Array]:
         return {c: gen.generate(n, self.rng, existing=self._existing(c)) for c, gen in self.keygens.items()}
@@ -204,8 +210,15 @@ def generate_table(
     stage.close()
     run_sql(con, f"DROP TABLE IF EXISTS {run.accepted_table}")
     return TableResult(
-        str(job.target), str(job.source), inserted, job.model.name, time.perf_counter() - started, rounds, run.rejected,
-        children_ks=_children_ks(con, run), note=job.note,
+        str(job.target),
+        str(job.source),
+        inserted,
+        job.model.name,
+        time.perf_counter() - started,
+        rounds,
+        run.rejected,
+        children_ks=_children_ks(con, run),
+        note=job.note,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from synthtab_db.errors import SynthError
 from synthtab_db.models.base import Synthesizer
 
@@ -25,5 +27,9 @@ def available_models() -> list[str]:
 
 
 def default_model() -> str:
-    """The best model installed: later models register a higher preference."""
+    """The best model installed (highest preference), unless SYNTHTAB_DEFAULT_MODEL names one:
+    a quick default for tests and demos where the quality model's training time is not wanted."""
+    chosen = os.environ.get("SYNTHTAB_DEFAULT_MODEL")
+    if chosen:
+        return get_model(chosen).name
     return max(_MODELS.values(), key=lambda cls: getattr(cls, "preference", 0)).name

@@ -32,8 +32,8 @@ def _ident(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql("duckdb")
 
 
-def _struct_sql(table: Table) -> str:
-    fields = [(c, _PLAIN.get(table.column(c).type.kind, table.column(c).type.sql)) for c in column_roles(table).model]
+def _struct_sql(table: Table, columns: list[str]) -> str:
+    fields = [(c, _PLAIN.get(table.column(c).type.kind, table.column(c).type.sql)) for c in columns]
     return "STRUCT(" + ", ".join(f"{_ident(c)} {t}" for c, t in fields) + ")[]"
 
 
@@ -66,9 +66,11 @@ class _Sampler:
 
 def register_table_function(con: duckdb.DuckDBPyConnection, name: str) -> None:
     stored = store.load_synthesizer(con, name)
-    table = Table.model_validate(json.loads(stored["state"])["table"])
-    return_type = duckdb.sqltype(_struct_sql(table))
-    list_type = con.sql(f"SELECT NULL::{_struct_sql(table)} AS x").to_arrow_table().schema.field("x").type
+    state = json.loads(stored["state"])
+    table = Table.model_validate(state["table"])
+    struct_sql = _struct_sql(table, state.get("model_columns") or list(column_roles(table).model))
+    return_type = duckdb.sqltype(struct_sql)
+    list_type = con.sql(f"SELECT NULL::{struct_sql} AS x").to_arrow_table().schema.field("x").type
     drop_table_function(con, name)
     con.create_function(
         _udf_name(name),

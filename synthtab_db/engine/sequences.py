@@ -1,0 +1,85 @@
+"""Sequential children: rows of one parent ordered in time (readings per station,
+payments per rental).  A temporal column that forms a key together with the main FK
+is not left to the model: per parent it starts at a learned start value and steps by
+learned gaps, so order within a parent and the time gaps are kept, and the key
+(parent, time) holds by construction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from synthtab_db.engine.staging import quote
+from synthtab_db.engine.targets import table_expr
+from synthtab_db.planner.schema import ForeignKey, Kind, Table, TableRef
+
+TEMPORAL = {Kind.TIMESTAMP: "timestamp", Kind.TIMESTAMPTZ: "timestamptz", Kind.DATE: "date"}
+MAX_GAPS = 200_000
+
+
+def sequence_column(table: Table, fk: ForeignKey | None) -> str | None:
+    """The temporal column c of a key (fk columns…, c), if there is one."""
+    if fk is None:
+        return None
+    for key in table.keys:
+        rest = [c for c in key.columns if c not in fk.columns]
+        if set(fk.columns) <= set(key.columns) and len(rest) == 1 and table.column(rest[0]).type.kind in TEMPORAL:
+            return rest[0]
+    return None
+
+
+@dataclass
+class SequenceModel:
+    column: str
+    kind: str
+    starts: np.ndarray  # first value per source parent (epoch microseconds, or days for dates)
+    gaps: np.ndarray  # within-parent steps between consecutive values
+
+    @classmethod
+    def learn(
+        cls, con: duckdb.DuckDBPyConnection, source: TableRef, fk: ForeignKey, column: str, kind: Kind
+    ) -> "SequenceModel":
+        value = _as_number(quote(column), kind)
+        group = ", ".join(quote(c) for c in fk.columns)
+        src = table_expr(source).sql("duckdb")
+        starts = con.execute(f"SELECT min({value}) FROM {src} GROUP BY {group}").fetchall()
+        gaps = con.execute(
+            f"SELECT g FROM (SELECT {value} - lag({value}) OVER (PARTITION BY {group} ORDER BY {quote(column)}) AS g "
+            f"FROM {src}) WHERE g IS NOT NULL USING SAMPLE {MAX_GAPS} ROWS"
+        ).fetchall()
+        return cls(column, TEMPORAL[kind], _array(starts), _array(gaps))
+
+    def values(self, parent_of_row: np.ndarray, rng: np.random.Generator) -> pa.Array:
+        """Row i gets start(parent) + the sum of the gaps before it within its parent."""
+        out = np.zeros(parent_of_row.size, dtype=np.int64)
+        order = np.argsort(parent_of_row, kind="stable")
+        bounds = np.flatnonzero(np.diff(parent_of_row[order])) + 1
+        for rows in np.split(order, bounds):
+            start = rng.choice(self.starts) if self.starts.size else 0
+            steps = rng.choice(self.gaps, size=rows.size - 1) if self.gaps.size else np.ones(rows.size - 1, np.int64)
+            out[rows] = start + np.concatenate([[0], np.cumsum(steps)])
+        return _to_arrow(out, self.kind)
+
+    def to_dict(self) -> dict:
+        return {"column": self.column, "kind": self.kind, "starts": self.starts.tolist(), "gaps": self.gaps.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SequenceModel":
+        return cls(d["column"], d["kind"], np.array(d["starts"], np.int64), np.array(d["gaps"], np.int64))
+
+
+def _as_number(column_sql: str, kind: Kind) -> str:
+    return f"(({column_sql}) - DATE '1970-01-01')" if kind == Kind.DATE else f"epoch_us({column_sql})"
+
+
+def _array(rows: list[tuple]) -> np.ndarray:
+    return np.array([r[0] for r in rows if r[0] is not None], dtype=np.int64)
+
+
+def _to_arrow(values: np.ndarray, kind: str) -> pa.Array:
+    if kind == "date":
+        return pa.array(values.astype(np.int32), pa.date32())
+    return pa.array(values, pa.timestamp("us", tz="UTC" if kind == "timestamptz" else None))
