@@ -79,7 +79,8 @@ class CTGAN(NeuralSynthesizer):
         )
 
         def step() -> torch.Tensor:
-            self.generator.train(), self.critic.train()
+            self.generator.train()
+            self.critic.train()
             for _ in range(s.critic_steps):
                 c_opt.zero_grad(set_to_none=True)
                 self._critic_loss(real, sampler, rng).backward()
