@@ -11,3 +11,8 @@ except ImportError:
     pass
 else:
     from synthtab_db.models import argn  # noqa: F401  (registers "argn", preference 100)
+
+try:  # the GAN and the VAE need torch too; argn (preference 100) stays the default over them
+    from synthtab_db.models import ctgan, tvae  # noqa: F401  (registers "ctgan" 50, "tvae" 40)
+except ImportError:
+    pass
