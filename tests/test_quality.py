@@ -240,6 +240,30 @@ def test_results_land_in_quality_reports_and_into(adult):
     assert sample["real_sampled"] == 1000 and sample["real_rows"] == TRAIN_ROWS
 
 
+def test_a_failing_into_stores_nothing(con):
+    con.execute(
+        "CREATE TABLE r AS SELECT range AS x, range % 3 AS y FROM range(300); CREATE TABLE s AS SELECT * FROM r"
+    )
+    con.execute("CREATE TABLE occupied (something_else INTEGER)")
+    with pytest.raises(Exception, match="occupied|column"):
+        con.execute("EVALUATE SYNTHETIC s AGAINST r INTO occupied")
+    assert not _stored(con)
+    con.execute("BEGIN TRANSACTION")
+    with pytest.raises(synthtab_db.SynthError, match="transaction of its own"):
+        con.execute("EVALUATE SYNTHETIC s AGAINST r")
+    con.execute("ROLLBACK")
+    con.execute("EVALUATE SYNTHETIC s AGAINST r").fetchall()
+    assert _stored(con)
+
+
+def _stored(con) -> int:
+    """Rows in synthtab.quality_reports, 0 when the table is not there."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'synthtab' AND table_name = 'quality_reports'"
+    ).fetchall()[0][0]
+    return exists and con.execute("SELECT count(*) FROM synthtab.quality_reports").fetchall()[0][0]
+
+
 def test_schema_pair_reports_cardinality_and_orphans(con):
     con.execute(
         """

@@ -6,16 +6,20 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timezone
+from typing import Callable, TypeVar
 
+import duckdb
 import pyarrow as pa
 
 from synthtab_db.duck import run_sql
+from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import TableRef
 from synthtab_db.quality.report import Report
 from synthtab_db.quality.scores import jsonable
 from synthtab_db.quality.sql import table_sql
 
 QUALITY_REPORTS = "synthtab.quality_reports"
+T = TypeVar("T")
 
 COLUMNS = """(
     run_id VARCHAR NOT NULL,
@@ -56,20 +60,44 @@ def rows_table(run_id: str, reports: list[Report]) -> pa.Table:
 
 
 def save(con, run_id: str, reports: list[Report], into: TableRef | None = None) -> None:
-    """All rows into the state table (and INTO's table) in one transaction."""
+    """All rows into the state table (and INTO's table); the caller holds the transaction."""
     name = f"__synthtab_quality_{run_id}"
     con.register(name, rows_table(run_id, reports))
-    targets = [QUALITY_REPORTS] + ([table_sql(into)] if into else [])
+    try:
+        for target in [QUALITY_REPORTS] + ([table_sql(into)] if into else []):
+            _insert(con, target, name)
+    finally:
+        _unregister(con, name)
+
+
+def _unregister(con, name: str) -> None:
+    """Drop the Arrow view; in an aborted transaction the ROLLBACK that follows drops it."""
+    try:
+        con.unregister(name)
+    except duckdb.TransactionException:
+        pass
+
+
+def in_own_transaction(con, work: Callable[[], T]) -> T:
+    """EVALUATE reads one snapshot and stores all its rows or none.
+
+    Like GENERATE it refuses an open transaction: a failed BEGIN has already aborted
+    the caller's transaction in DuckDB 2.0, so there is no way to join it safely.
+    """
     try:
         run_sql(con, "BEGIN TRANSACTION")
-        for target in targets:
-            _insert(con, target, name)
-        run_sql(con, "COMMIT")
-    except Exception:
+    except duckdb.TransactionException:
+        raise SynthError(
+            "EVALUATE SYNTHETIC runs in a transaction of its own, so that a failure stores nothing; "
+            "COMMIT or ROLLBACK the open transaction first"
+        ) from None
+    try:
+        result = work()
+    except BaseException:
         run_sql(con, "ROLLBACK")
         raise
-    finally:
-        con.unregister(name)
+    run_sql(con, "COMMIT")
+    return result
 
 
 def _insert(con, target: str, source: str) -> None:

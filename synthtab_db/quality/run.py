@@ -18,7 +18,7 @@ from synthtab_db.quality.fidelity import column_metrics
 from synthtab_db.quality.html import write_html_report
 from synthtab_db.quality.options import EvaluateOptions, parse_options
 from synthtab_db.quality.report import MetricRow, Report
-from synthtab_db.quality.report_store import new_run_id, save
+from synthtab_db.quality.report_store import in_own_transaction, new_run_id, save
 from synthtab_db.quality.scores import overall_rows, schema_overall, summary_table
 
 
@@ -93,12 +93,17 @@ def evaluate_schema(con, synthetic_schema: str, real_schema: str, options: Evalu
 def run_evaluate(con, statement) -> pa.Table:
     """The EVALUATE SYNTHETIC handler: a summary result set (one row per score)."""
     options = parse_options(statement.options)
-    reports = _reports(con, statement, options)
     run_id = new_run_id()
-    save(con, run_id, reports, statement.into)
+    reports = in_own_transaction(con, lambda: _evaluated_and_saved(con, statement, options, run_id))
     if options.html:
         write_html_report(reports, options.html)
     return summary_table(run_id, reports)
+
+
+def _evaluated_and_saved(con, statement, options: EvaluateOptions, run_id: str) -> list[Report]:
+    reports = _reports(con, statement, options)
+    save(con, run_id, reports, statement.into)
+    return reports
 
 
 def _reports(con, statement, options: EvaluateOptions) -> list[Report]:
