@@ -27,7 +27,7 @@ class GenerateOptions(BaseModel):
     replace: bool = Field(False, description="overwrite an existing target table")
     append: bool = Field(False, description="add rows to an existing target table")
     max_rounds: int = Field(10, ge=1, le=1000, description="regeneration rounds for rejected rows")
-    batch_size: int = Field(250_000, ge=100, le=10_000_000, description="rows sampled per batch")
+    sample_batch_size: int = Field(250_000, ge=100, le=10_000_000, description="rows sampled and checked per batch")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     rows: dict[str, int] = Field({}, description="per-table row counts for root tables, e.g. {'customers': 1000}")
 

@@ -251,7 +251,7 @@ def _execute(con, jobs: list[TableJob], statement: GenerateStatement, progress) 
             job,
             seed=None if seed is None else [seed, i],
             max_rounds=statement.options.max_rounds,
-            batch_size=statement.options.batch_size,
+            batch_size=statement.options.sample_batch_size,
             progress=progress,
             learned=job.learned,
             on_epoch=epoch_callback(progress, str(job.source)),
