@@ -30,6 +30,7 @@ from synthtab_db.models.argn.options import ArgnOptions, validate
 from synthtab_db.models.argn.orders import fixed_order, generation_order, order_keys
 from synthtab_db.models.argn.restriction import Restriction
 from synthtab_db.models.argn.sampling import NetworkSampler, PriorSampler, batch_sizes
+from synthtab_db.models.argn.threads import cpu_threads
 from synthtab_db.models.argn.training import Fit, train
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.models.registry import register
@@ -71,7 +72,7 @@ class ArgnSynthesizer(Synthesizer):
 
     def _train(self, tokens: np.ndarray, device: torch.device) -> ArgnNetwork:
         """Weights, dropout and batches all seeded, without touching torch's global random state."""
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        with cpu_threads(device), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(self._seed())
             network = ArgnNetwork(self.encoding.vocabulary, self.settings.embedding_dim,
                                   self.settings.hidden_dim).to(device)
@@ -88,8 +89,9 @@ class ArgnSynthesizer(Synthesizer):
         restrictions = self.encoding.restrictions(conditions)
         sampler = self._sampler(restrictions, device)
         sizes = batch_sizes(n)
-        parts = [self._batch(sampler, size, s, restrictions, device)
-                 for size, s in zip(sizes, np.random.SeedSequence(seed).spawn(len(sizes)))]
+        with cpu_threads(device):
+            parts = [self._batch(sampler, size, s, restrictions, device)
+                     for size, s in zip(sizes, np.random.SeedSequence(seed).spawn(len(sizes)))]
         return self._table(parts)
 
     def _sampler(self, restrictions: dict[int, Restriction], device: torch.device) -> NetworkSampler | PriorSampler:

@@ -24,8 +24,8 @@ class ArgnOptions(BaseModel):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     epochs: int = Field(100, ge=1, description="upper bound; early stopping usually ends sooner")
     max_seconds: float = Field(120.0, gt=0, description="training wall-clock budget")
-    batch_size: int = Field(256, ge=1, description="rows per training step")
-    learning_rate: float = Field(2e-3, gt=0, le=1.0)
+    batch_size: int = Field(1024, ge=1, description="rows per training step (fewer on small tables)")
+    learning_rate: float = Field(4e-3, gt=0, le=1.0)
     embedding_dim: int = Field(16, ge=2, le=256, description="largest per-column embedding")
     hidden_dim: int = Field(128, ge=8, le=4096, description="width of each column's hidden layer")
     max_bins: int = Field(100, ge=2, le=1000, description="quantile bins of a numeric or date column")

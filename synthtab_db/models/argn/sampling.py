@@ -16,6 +16,8 @@ from synthtab_db.models.argn.network import ArgnNetwork
 from synthtab_db.models.argn.restriction import Restriction
 
 BATCH_ROWS = 65_536
+#: Rows per pass through the columns on a CPU: activations stay in cache (a GPU takes whole batches).
+CPU_CHUNK_ROWS = 4_096
 
 
 def batch_sizes(n: int, rows: int = BATCH_ROWS) -> list[int]:
@@ -50,6 +52,10 @@ class NetworkSampler:
 
     @torch.no_grad()
     def tokens(self, rows: int, generator: torch.Generator) -> torch.Tensor:
+        chunk = CPU_CHUNK_ROWS if self.device.type == "cpu" else rows
+        return torch.cat([self._chunk(size, generator) for size in batch_sizes(rows, chunk)])
+
+    def _chunk(self, rows: int, generator: torch.Generator) -> torch.Tensor:
         drawn = torch.zeros(rows, len(self.order), dtype=torch.long, device=self.device)
         for position, j in enumerate(self.order):
             before = self.order[:position]

@@ -23,6 +23,7 @@ from synthtab_db.models.argn.orders import training_keys
 
 VALIDATION_SHARE = 0.1
 PATIENCE = 5  # epochs without a better validation loss before stopping
+MIN_STEPS = 8  # a small table still takes this many steps per epoch (smaller batches)
 _EVAL_ROWS = 8192  # rows per validation forward pass: bounds memory
 
 
@@ -45,7 +46,7 @@ def train(network: ArgnNetwork, tokens: np.ndarray, fixed_keys: torch.Tensor, op
     schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
     best, fit = _Best(network), Fit()
     for epoch in range(1, options.epochs + 1):
-        loss = _epoch(network, optimizer, train_rows, fixed_keys, options.batch_size, generator,
+        loss = _epoch(network, optimizer, train_rows, fixed_keys, batch_size(options, len(train_rows)), generator,
                       started + options.max_seconds)
         val_loss = _validate(network, val_rows, fixed_keys) if len(val_rows) else loss
         schedule.step(val_loss)
@@ -59,6 +60,12 @@ def train(network: ArgnNetwork, tokens: np.ndarray, fixed_keys: torch.Tensor, op
     fit.best_epoch, fit.stopped = best.epoch, fit.stopped or "epochs"
     best.restore()
     return fit
+
+
+def batch_size(options: ArgnOptions, rows: int) -> int:
+    """``batch_size``, but small enough for MIN_STEPS steps an epoch: early stopping counts
+    epochs, and a table smaller than one batch would otherwise learn one step per epoch."""
+    return max(1, min(options.batch_size, -(-rows // MIN_STEPS)))
 
 
 def _split(rows: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
