@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from synthtab_db.dialect import Piece, split_script
-from synthtab_db.execute import generate_database_from_python, generate_from_python, run_statement
+from synthtab_db.execute import evaluate_from_python, generate_database_from_python, generate_from_python, run_statement
 from synthtab_db.result import Result
 from synthtab_db.udfs.synthesizer_functions import register_all
 
@@ -76,6 +76,12 @@ class Connection:
         return generate_database_from_python(
             self.duckdb, source_schema, into_schema, scale, using, options, self.progress
         )
+
+    def evaluate(
+        self, synthetic: str, real: str, *, holdout: str | None = None, target: str | None = None, **options: Any
+    ) -> pa.Table:
+        """Python spelling of EVALUATE SYNTHETIC <synthetic> AGAINST <real> …; returns the summary."""
+        return evaluate_from_python(self.duckdb, synthetic, real, holdout, target, options)
 
     def close(self) -> None:
         self.duckdb.close()

@@ -19,6 +19,7 @@ from synthtab_db.engine.run import run_generate
 from synthtab_db.engine.train import run_drop, run_show, run_train
 from synthtab_db.errors import SynthError
 from synthtab_db.statements import (
+    EvaluateStatement,
     GenerateStatement,
     check_clauses,
     evaluate_statement,
@@ -39,6 +40,10 @@ HANDLERS: dict[type[exp.Expression], Handler] = {
 
 
 def _evaluate(con, tree):
+    return _run_evaluate(con, evaluate_statement(tree))
+
+
+def _run_evaluate(con, statement: EvaluateStatement) -> pa.Table:
     """EVALUATE lives in synthtab_db.quality; imported on use (it brings scikit-learn)."""
     try:
         from synthtab_db.quality import run_evaluate
@@ -46,7 +51,26 @@ def _evaluate(con, tree):
         raise SynthError(
             f"EVALUATE SYNTHETIC needs the quality extra: pip install 'synthtab-db[quality]' ({err})"
         ) from None
-    return run_evaluate(con, evaluate_statement(tree))
+    return run_evaluate(con, statement)
+
+
+def evaluate_from_python(
+    con,
+    synthetic: str,
+    real: str,
+    holdout: str | None = None,
+    target: str | None = None,
+    options: dict[str, Any] | None = None,
+) -> pa.Table:
+    """The Python spelling of EVALUATE SYNTHETIC <synthetic> AGAINST <real> …"""
+    statement = EvaluateStatement(
+        synthetic=_ref(synthetic),
+        real=_ref(real),
+        holdout=_ref(holdout),
+        target=target,
+        options={k.lower(): v for k, v in (options or {}).items()},
+    )
+    return _run_evaluate(con, statement)
 
 
 def run_statement(con: duckdb.DuckDBPyConnection, tree: exp.Expression, progress=None) -> pa.Table:

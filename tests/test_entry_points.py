@@ -83,3 +83,14 @@ def test_demo_runs_end_to_end():
     assert out.returncode == 0, out.stderr
     assert "synth.playlist_track" in out.stdout
     assert "0 violations" in out.stdout
+
+
+def test_cli_evaluate_writes_html(tmp_path, capsys):
+    db = tmp_path / "q.duckdb"
+    with synthtab_db.connect(str(db)) as con:
+        con.execute("CREATE TABLE r AS SELECT range AS id, range % 7 AS k, (range * 37 % 101)::DOUBLE AS v FROM range(600)")
+        con.execute("GENERATE SYNTHETIC FROM r ROWS 600 INTO s USING copula WITH (seed = 1)")
+    html = tmp_path / "report.html"
+    assert main(["evaluate", str(db), "--synthetic", "s", "--real", "r", "--html", str(html)]) == 0
+    assert "fidelity_score" in capsys.readouterr().out
+    assert html.stat().st_size > 10_000 and "<img" in html.read_text() or "<svg" in html.read_text()
