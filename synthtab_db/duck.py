@@ -6,9 +6,13 @@ next relation or UDF call, so statements run for their effect are completed here
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import duckdb
+
+from synthtab_db.errors import SynthError
+
+T = TypeVar("T")
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> None:
@@ -24,3 +28,25 @@ def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> t
     """The first row of a query, with the result read to its end (fetchone() leaves it open)."""
     rows = con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
     return rows[0] if rows else ()
+
+
+def atomic(con: duckdb.DuckDBPyConnection, work: Callable[[], T], statement: str = "GENERATE") -> T:
+    """Run ``work`` in a transaction of its own: it all lands, or nothing does.
+
+    DuckDB 2.0 has no savepoints, so a statement can't join a transaction the caller
+    left open; that is refused with what to do instead.
+    """
+    try:
+        run_sql(con, "BEGIN TRANSACTION")
+    except duckdb.TransactionException:
+        raise SynthError(
+            f"{statement} runs in a transaction of its own, so that a failure leaves nothing behind; "
+            "COMMIT or ROLLBACK the open transaction first"
+        ) from None
+    try:
+        result = work()
+    except BaseException:
+        run_sql(con, "ROLLBACK")
+        raise
+    run_sql(con, "COMMIT")
+    return result

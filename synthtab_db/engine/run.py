@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from synthtab_db import catalog, store
 from synthtab_db.device import resolve_device
-from synthtab_db.duck import first_row, run_sql
+from synthtab_db.duck import atomic, first_row, run_sql
 from synthtab_db.engine.learn import epoch_callback, learned_from_state
 from synthtab_db.engine.table_job import ProgressFn, TableJob, TableResult, generate_table
 from synthtab_db.engine.targets import create_table_sql, table_expr
@@ -284,20 +284,7 @@ def _declared_parent(job: TableJob):
 
 
 def _in_transaction(con: duckdb.DuckDBPyConnection, work):
-    try:
-        run_sql(con, "BEGIN TRANSACTION")
-    except duckdb.TransactionException:
-        raise SynthError(
-            "GENERATE runs in a transaction of its own, so that a failure leaves nothing behind; "
-            "COMMIT or ROLLBACK the open transaction first"
-        ) from None
-    try:
-        result = work()
-    except BaseException:
-        run_sql(con, "ROLLBACK")
-        raise
-    run_sql(con, "COMMIT")
-    return result
+    return atomic(con, work, "GENERATE")
 
 
 def _result_table(results: list[TableResult]) -> pa.Table:

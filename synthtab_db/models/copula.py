@@ -17,16 +17,16 @@ from __future__ import annotations
 import io
 import json
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
 
 from synthtab_db.errors import SynthError
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.models.registry import register
+from synthtab_db.models.serialize import json_default
 from synthtab_db.planner.schema import Column, Table
 from synthtab_db.transforms import (
     CategoryIntervals,
@@ -228,7 +228,7 @@ def _cholesky(corr: np.ndarray, shrinkage: float) -> np.ndarray:
 
 
 def _pack(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
-    text = json.dumps(header, default=_json_default).encode()
+    text = json.dumps(header, default=json_default).encode()
     buffer = io.BytesIO()
     np.savez(buffer, header=np.frombuffer(text, dtype=np.uint8), **arrays)
     return buffer.getvalue()
@@ -246,10 +246,3 @@ def _unpack(blob: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     return header, arrays
 
 
-def _json_default(value: Any) -> Any:
-    """Option values from SQL arrive as Decimal; anything else exotic is kept as text."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)

@@ -11,8 +11,7 @@ from typing import Callable, TypeVar
 import duckdb
 import pyarrow as pa
 
-from synthtab_db.duck import run_sql
-from synthtab_db.errors import SynthError
+from synthtab_db.duck import atomic, run_sql
 from synthtab_db.planner.schema import TableRef
 from synthtab_db.quality.report import Report
 from synthtab_db.quality.scores import jsonable
@@ -79,25 +78,8 @@ def _unregister(con, name: str) -> None:
 
 
 def in_own_transaction(con, work: Callable[[], T]) -> T:
-    """EVALUATE reads one snapshot and stores all its rows or none.
-
-    Like GENERATE it refuses an open transaction: a failed BEGIN has already aborted
-    the caller's transaction in DuckDB 2.0, so there is no way to join it safely.
-    """
-    try:
-        run_sql(con, "BEGIN TRANSACTION")
-    except duckdb.TransactionException:
-        raise SynthError(
-            "EVALUATE SYNTHETIC runs in a transaction of its own, so that a failure stores nothing; "
-            "COMMIT or ROLLBACK the open transaction first"
-        ) from None
-    try:
-        result = work()
-    except BaseException:
-        run_sql(con, "ROLLBACK")
-        raise
-    run_sql(con, "COMMIT")
-    return result
+    """EVALUATE stores all its rows or none."""
+    return atomic(con, work, "EVALUATE SYNTHETIC")
 
 
 def _insert(con, target: str, source: str) -> None:

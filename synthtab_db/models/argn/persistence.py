@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import io
 import json
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import torch
 
 from synthtab_db.errors import SynthError
+from synthtab_db.models.serialize import json_default
 
 FORMAT = 1
 
 
 def pack(header: dict[str, Any], network: dict[str, torch.Tensor], arrays: dict[str, np.ndarray]) -> bytes:
-    text = json.dumps(header, default=_json_default).encode()
+    text = json.dumps(header, default=json_default).encode()
     tensors = {"header": torch.frombuffer(bytearray(text), dtype=torch.uint8)}
     tensors.update({f"net.{key}": value.detach().cpu() for key, value in network.items()})
     tensors.update({f"enc.{key}": torch.from_numpy(np.ascontiguousarray(value)) for key, value in arrays.items()})
@@ -44,10 +44,3 @@ def unpack(blob: bytes) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[s
     return header, network, arrays
 
 
-def _json_default(value: Any) -> Any:
-    """Option values from SQL arrive as Decimal; numpy scalars come from statistics."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import io
 import json
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import torch
 
 from synthtab_db.errors import SynthError
+from synthtab_db.models.serialize import json_default
 
 FORMAT = 1
 
 
 def pack(header: dict[str, Any], arrays: dict[str, np.ndarray], tensors: dict[str, torch.Tensor]) -> bytes:
-    text = json.dumps({**header, "format": FORMAT}, default=_json_default).encode()
+    text = json.dumps({**header, "format": FORMAT}, default=json_default).encode()
     state = {"header": torch.frombuffer(bytearray(text), dtype=torch.uint8)}
     state.update({f"a.{k}": _tensor(k, v) for k, v in arrays.items()})
     state.update({f"w.{k}": v.detach().cpu().contiguous() for k, v in tensors.items()})
@@ -55,9 +55,3 @@ def _tensor(key: str, array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(array.copy())
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)
