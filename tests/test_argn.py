@@ -1,8 +1,9 @@
 """USING argn on real data: a slice of UCI Adult plus a date, a decimal and an ID-like string.
 
-Fits are small (a few thousand rows, a few epochs) so the file stays fast on
-two CPU cores; the bounds are loose enough for that, yet a model that ignores
-its inputs or its marginals fails them.
+One fit on the whole table (32,561 rows, 12 epochs, about 25 s on two CPU
+cores) serves most tests; the other fits are tiny.  The bounds are loose
+enough for so short a training, yet a model that ignores its inputs or its
+marginals fails them.
 """
 
 from __future__ import annotations
@@ -31,17 +32,15 @@ from synthtab_db.models.copula import GaussianCopula  # noqa: E402
 from synthtab_db.planner.ddl import schema_from_ddl  # noqa: E402
 from synthtab_db.transforms import arrow_type  # noqa: E402
 
-ROWS = 10_000
-FAST = {"seed": 1, "epochs": 10, "batch_size": 512, "max_seconds": 40}
+FAST = {"seed": 1, "epochs": 12, "max_seconds": 60}
 
-PEOPLE = f"""
+PEOPLE = """
 CREATE TABLE people AS
 SELECT *,
        DATE '2000-01-01' - CAST(age * 365 + fnlwgt % 365 AS INTEGER) AS birth_date,
        CAST(hours_per_week * 1.37 + (fnlwgt % 100) / 100.0 AS DECIMAL(8, 2)) AS pay,
        'u' || substr(md5(CAST(fnlwgt * 31 + age AS VARCHAR)), 1, 10) AS handle
-FROM read_csv('{{csv}}')
-LIMIT {ROWS}
+FROM read_csv('{csv}')
 """
 
 
@@ -122,8 +121,8 @@ def test_learns_the_education_to_education_num_mapping_that_the_copula_loses(syn
 
 def test_id_like_column_is_one_pooled_token_not_a_huge_softmax(fitted, synthetic, people):
     position = people[0].column_names.index("handle")
-    assert fitted.encoding.vocabulary[position] <= 2
     real = set(people[0]["handle"].to_pylist())
+    assert len(real) > 25_000 and fitted.encoding.vocabulary[position] <= 50  # the few repeated 5+ times
     assert set(synthetic["handle"].to_pylist()) <= real  # drawn from the pooled values, never invented
 
 
@@ -153,16 +152,17 @@ def test_bytes_round_trip_gives_identical_samples(fitted):
 
 
 def test_rare_condition_is_sampled_from_the_conditional_not_the_marginal(fitted, people):
-    """About 2% of the rows are Mexican; their income is far below the table's: the synthetic
-    Mexican rows follow the conditional.  (Columns the fixed order puts before the conditioned
-    one follow it more loosely after short training: see the model's docstring.)"""
+    """About 2% of the rows are Mexican, with far less schooling and income than the rest:
+    the synthetic Mexican rows follow the conditional, for columns that the fixed order puts
+    before native_country (education) as well as after it (income)."""
     data = people[0]
     mexico = data.filter(pc.equal(data["native_country"], "Mexico"))
     assert 0.01 < mexico.num_rows / data.num_rows < 0.03
     condition = Condition(column="native_country", values=("Mexico",))
     sample = fitted.sample(2000, seed=5, conditions={"native_country": condition})
     assert sample.num_rows == 2000 and set(sample["native_country"].to_pylist()) == {"Mexico"}
-    assert tvd(mexico["income"], sample["income"]) < 0.5 * tvd(data["income"], sample["income"])
+    for name in ("education", "income"):
+        assert tvd(mexico[name], sample[name]) < 0.5 * tvd(data[name], sample[name]), name
 
 
 def test_range_date_and_null_conditions_hold_on_every_row(fitted, people):

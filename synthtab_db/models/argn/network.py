@@ -3,9 +3,11 @@
 Column j's logits are a function of the columns generated before it: their
 token embeddings are concatenated (a column not yet generated contributes a
 learned "unknown" vector instead), projected by column j's own first layer,
-passed through a ReLU, and mapped to column j's vocabulary.  Which columns
-count as "before" is an input (per-row order keys), so one network serves the
-fixed generation order and every order that puts conditioned columns first.
+passed through a ReLU (and, in training, 10% dropout: on Adult it improved
+both the validation loss and mostlyai-qa accuracy, 0.969 -> 0.973), and
+mapped to column j's vocabulary.  Which columns count as "before" is an
+input (per-row order keys), so one network serves the fixed generation order
+and every order that puts conditioned columns first.
 
 The first layer is linear in the embeddings, so at sampling time it is
 precomputed per (head, column, token): a head's hidden pre-activation is one
@@ -32,7 +34,7 @@ def embedding_size(vocabulary: int, largest: int) -> int:
 class ArgnNetwork(nn.Module):
     """Autoregressive conditionals p(column j | columns before j), all columns at once."""
 
-    def __init__(self, vocabulary: list[int], embedding_dim: int, hidden_dim: int, dropout: float = 0.0) -> None:
+    def __init__(self, vocabulary: list[int], embedding_dim: int, hidden_dim: int, dropout: float = 0.1) -> None:
         super().__init__()
         self.config: dict[str, Any] = {"vocabulary": list(vocabulary), "embedding_dim": embedding_dim,
                                        "hidden_dim": hidden_dim, "dropout": dropout}
