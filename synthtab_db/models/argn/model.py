@@ -10,17 +10,17 @@ batches on the device, conditioned columns first with their logits masked
 marginals are sampled independently, so GENERATE still fills the table.
 
 Measured on UCI Adult (2 cores; benchmarks/bench_models_adult.py): about
-15 s to fit, 98.8% of mostlyai-qa's accuracy ceiling, DCR share 0.52, about
-130,000 rows a second.
+20 s to fit, 98.9% of mostlyai-qa's accuracy ceiling (0.970 of 0.981), DCR
+share 0.51, about 170,000 rows a second.
 
 Known limits: ``context`` (parent-table columns) is not used yet (like the
-copula, the model learns the table on its own).  A condition on a *rare*
-value reaches the columns that the fixed order puts after the conditioned
-one fully, but those before it only partly: they learn it from the
-random-prefix rows alone (Adult, native_country = 'Mexico': education lands
-0.21 TVD from the real conditional, 0.30 from the marginal; income follows
-closely).  Memory for the folded first layer grows as columns x all tokens x
-hidden_dim, fine for tens of columns, not for hundreds.
+copula, the model learns the table on its own).  A condition on a rare
+value reaches the columns that the fixed order puts before the conditioned
+one less fully than those after it, which see it in every training row (on
+Adult, native_country = 'Mexico': education lands 0.12 TVD from the real
+conditional, 0.40 from the marginal; income 0.02).  Memory for the folded
+first layer grows as columns x all tokens x hidden_dim: fine for tens of
+columns, not for hundreds.
 """
 
 from __future__ import annotations
