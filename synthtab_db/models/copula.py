@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from synthtab_db.errors import SynthError
 from synthtab_db.models.base import Synthesizer
+from synthtab_db.models.options import ModelOptions
 from synthtab_db.models.registry import register
 from synthtab_db.models.serialize import json_default
 from synthtab_db.planner.schema import Column, Table
@@ -67,17 +68,11 @@ class _ColumnCodec:
         return self.transform.reverse(main, rng, mask)
 
 
-class CopulaOptions(BaseModel):
+class CopulaOptions(ModelOptions):
     """WITH options of USING copula (seed comes from the statement's common options)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    seed: int | None = None
     shrinkage: float = Field(0.01, ge=0.0, le=1.0, description="pull of the correlations toward independence")
     max_categories: int = Field(1000, ge=2, description="categories kept per column; the rest are pooled")
-    min_count: int = Field(5, ge=1, description="categories seen fewer times are pooled as rare")
-    protect_rare: bool = Field(False, description="emit rare_token instead of real rare values")
-    rare_token: str = "<other>"
 
 
 @register

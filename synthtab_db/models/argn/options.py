@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from synthtab_db.errors import SynthError
+from synthtab_db.models.options import TorchOptions
 
 
-class ArgnOptions(BaseModel):
+class ArgnOptions(TorchOptions):
     """Training budget, network size and the shared category settings.
 
     ``max_seconds`` bounds the wall clock as well as ``epochs``: the engine runs
@@ -18,21 +19,13 @@ class ArgnOptions(BaseModel):
     reproducible run to run (the seed fixes everything else).
     """
 
-    model_config = ConfigDict(extra="forbid")
-
-    seed: int | None = None
-    device: Literal["auto", "cpu", "cuda"] = "auto"
     epochs: int = Field(100, ge=1, description="upper bound; early stopping usually ends sooner")
-    max_seconds: float = Field(120.0, gt=0, description="training wall-clock budget")
     batch_size: int = Field(1024, ge=1, description="rows per training step (fewer on small tables)")
     learning_rate: float = Field(4e-3, gt=0, le=1.0)
     embedding_dim: int = Field(16, ge=2, le=256, description="largest per-column embedding")
     hidden_dim: int = Field(128, ge=8, le=4096, description="width of each column's hidden layer")
     max_bins: int = Field(100, ge=2, le=1000, description="quantile bins of a numeric or date column")
     max_categories: int = Field(1000, ge=2, description="categories kept per column; the rest are pooled")
-    min_count: int = Field(5, ge=1, description="categories seen fewer times are pooled as rare")
-    protect_rare: bool = Field(False, description="emit rare_token instead of real rare values")
-    rare_token: str = "<other>"
 
 
 def validate(options: dict[str, Any]) -> ArgnOptions:

@@ -6,32 +6,25 @@ with the same clear ``SynthError`` as ``WITH (epochs = 0)`` in SQL.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from synthtab_db.errors import SynthError
+from synthtab_db.models.options import TorchOptions
 
 
-class NeuralOptions(BaseModel):
+class NeuralOptions(TorchOptions):
     """Training and encoding options of USING ctgan / USING tvae."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    seed: int | None = Field(None, description="seeds weights, batches and noise of training")
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto' takes CUDA when present")
     threads: int = Field(1, ge=1, le=256, description="torch CPU threads while fitting and sampling")
     epochs: int = Field(300, ge=1, le=100_000, description="passes over the data (bounded by max_seconds)")
-    max_seconds: float = Field(120.0, gt=0, description="training stops after this many seconds")
     batch_size: int = Field(500, ge=2, le=1_000_000, description="rows per training step")
     lr: float = Field(2e-4, gt=0, le=1.0, description="Adam learning rate")
     embedding_dim: int = Field(128, ge=1, le=4096, description="noise (CTGAN) or latent (TVAE) width")
     hidden_dim: int = Field(256, ge=1, le=8192, description="width of each hidden layer")
     max_modes: int = Field(10, ge=1, le=50, description="Gaussian modes per numeric column, before pruning")
     max_categories: int = Field(100, ge=2, description="one-hot width cap per column; the rest are pooled")
-    min_count: int = Field(5, ge=1, description="categories seen fewer times are pooled as rare")
-    protect_rare: bool = Field(False, description="emit rare_token instead of real rare values")
-    rare_token: str = "<other>"
 
 
 def validate_options(model: type[BaseModel], options: dict[str, Any], name: str) -> BaseModel:

@@ -1,0 +1,24 @@
+"""WITH options every model shares: the seed and how rare categories are treated
+(the shared CategoricalTransform reads these)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ModelOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int | None = Field(None, description="same seed, same data (on the same device)")
+    min_count: int = Field(5, ge=1, description="categories seen fewer times are pooled as rare")
+    protect_rare: bool = Field(False, description="emit rare_token instead of real rare values")
+    rare_token: str = "<other>"
+
+
+class TorchOptions(ModelOptions):
+    """Options of the models that train with torch."""
+
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto' takes CUDA when present")
+    max_seconds: float = Field(120.0, gt=0, description="training stops after this many seconds")
