@@ -58,3 +58,36 @@ def test_failure_on_third_table_rolls_back_everything(con):
     # the plan itself is fine: with a working model all three tables appear
     con.execute("GENERATE SYNTHETIC FROM DATABASE main INTO SCHEMA synth WITH (seed = 1)")
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'synth'").fetchone() == (4,)
+
+
+@register
+class InterruptedWhileSampling(Synthesizer):
+    """Stands for a user pressing Ctrl-C in the middle of a GENERATE."""
+
+    name = "interrupted_for_tests"
+
+    def fit(self, data, table, context=None):
+        self.inner = get_model("copula")().fit(data, table)
+        self.table = table.name
+        return self
+
+    def sample(self, n, *, seed=None, context=None):
+        if self.table == "b":
+            raise KeyboardInterrupt
+        return self.inner.sample(n, seed=seed)
+
+    def to_bytes(self):
+        return b""
+
+    @classmethod
+    def from_bytes(cls, blob):
+        return cls()
+
+
+def test_ctrl_c_writes_nothing(con):
+    con.execute(DDL)
+    before = con.execute("SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL").fetchall()
+    with pytest.raises(KeyboardInterrupt):
+        con.execute("GENERATE SYNTHETIC FROM DATABASE main INTO SCHEMA synth USING interrupted_for_tests")
+    assert con.execute("SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL").fetchall() == before
+    con.execute("GENERATE SYNTHETIC FROM a ROWS 5 INTO after_interrupt")  # the connection is usable again
