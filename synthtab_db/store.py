@@ -105,6 +105,13 @@ def load_synthesizer(con, name: str) -> dict[str, Any]:
     return dict(zip(cols, row))
 
 
+def load_state(con, name: str) -> str:
+    """Only the JSON state (no weights): enough to declare the table function on connect."""
+    if not synthesizer_exists(con, name):
+        load_synthesizer(con, name)  # raises, listing the known ones
+    return first_row(con, f"SELECT state FROM {SYNTHESIZERS} WHERE lower(name) = lower($n)", {"n": name})[0]
+
+
 def list_names(con) -> list[str]:
     if not has_state(con):
         return []

@@ -19,22 +19,13 @@ INSERT INTO c SELECT i, 1 + i % 60, 'only' FROM range(1, 121) t(i);
 """
 
 
-@register
-class BreaksTableC(Synthesizer):
-    """The copula everywhere, except that table c's tag never satisfies its CHECK."""
-
-    name = "breaks_table_c_for_tests"
+class CopulaWrapper(Synthesizer):
+    """The copula, with one table's sampling changed by a subclass."""
 
     def fit(self, data, table, context=None):
         self.table = table.name
         self.inner = get_model("copula")().fit(data, table)
         return self
-
-    def sample(self, n, *, seed=None, context=None):
-        out = self.inner.sample(n, seed=seed)
-        if self.table == "c":
-            out = out.set_column(out.column_names.index("tag"), "tag", pa.array(["nope"] * n))
-        return out
 
     def to_bytes(self):
         return b""
@@ -42,6 +33,19 @@ class BreaksTableC(Synthesizer):
     @classmethod
     def from_bytes(cls, blob):
         return cls()
+
+
+@register
+class BreaksTableC(CopulaWrapper):
+    """The copula everywhere, except that table c's tag never satisfies its CHECK."""
+
+    name = "breaks_table_c_for_tests"
+
+    def sample(self, n, *, seed=None, context=None):
+        out = self.inner.sample(n, seed=seed)
+        if self.table == "c":
+            out = out.set_column(out.column_names.index("tag"), "tag", pa.array(["nope"] * n))
+        return out
 
 
 def test_failure_on_third_table_rolls_back_everything(con):
@@ -61,27 +65,15 @@ def test_failure_on_third_table_rolls_back_everything(con):
 
 
 @register
-class InterruptedWhileSampling(Synthesizer):
+class InterruptedWhileSampling(CopulaWrapper):
     """Stands for a user pressing Ctrl-C in the middle of a GENERATE."""
 
     name = "interrupted_for_tests"
-
-    def fit(self, data, table, context=None):
-        self.inner = get_model("copula")().fit(data, table)
-        self.table = table.name
-        return self
 
     def sample(self, n, *, seed=None, context=None):
         if self.table == "b":
             raise KeyboardInterrupt
         return self.inner.sample(n, seed=seed)
-
-    def to_bytes(self):
-        return b""
-
-    @classmethod
-    def from_bytes(cls, blob):
-        return cls()
 
 
 def test_ctrl_c_writes_nothing(con):

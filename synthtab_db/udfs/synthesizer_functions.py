@@ -65,8 +65,7 @@ class _Sampler:
 
 
 def register_table_function(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    stored = store.load_synthesizer(con, name)
-    state = json.loads(stored["state"])
+    state = json.loads(store.load_state(con, name))
     table = Table.model_validate(state["table"])
     struct_sql = _struct_sql(table, state.get("model_columns") or list(column_roles(table).model))
     return_type = duckdb.sqltype(struct_sql)
