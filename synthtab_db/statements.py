@@ -30,6 +30,10 @@ class GenerateOptions(BaseModel):
     sample_batch_size: int = Field(250_000, ge=100, le=10_000_000, description="rows sampled and checked per batch")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     rows: dict[str, int] = Field({}, description="per-table row counts for root tables, e.g. {'customers': 1000}")
+    parents: dict[str, str] = Field(
+        {},
+        description="FK parent table -> table the FK values are drawn from, e.g. {'customers': 'synth_customers'}",
+    )
 
     @field_validator("rows")
     @classmethod

@@ -11,6 +11,7 @@ import json
 
 import duckdb
 import pyarrow as pa
+from sqlglot import exp
 
 from synthtab_db import catalog, store
 from synthtab_db.device import resolve_device
@@ -81,7 +82,10 @@ def _jobs(con, schema: Schema, statement: GenerateStatement, model) -> list[Tabl
         return _database_jobs(con, schema, statement, model)
     source = _source_table(schema, qualify(con, statement.source))
     target = _single_target(con, statement, source)
-    parents = {fk.columns: parent_ref(schema, fk) for fk in source.foreign_keys if not source.is_self_reference(fk)}
+    parent_sources = {
+        fk.columns: parent_ref(schema, fk) for fk in source.foreign_keys if not source.is_self_reference(fk)
+    }
+    parents = _drawn_from(con, schema, statement, parent_sources)
     rows = statement.rows
     if rows is None and statement.scale is not None:
         rows = max(1, round(_count(con, source.ref) * statement.scale))
@@ -92,7 +96,7 @@ def _jobs(con, schema: Schema, statement: GenerateStatement, model) -> list[Tabl
         rows=rows,
         scale=statement.scale or 1.0,
         parents=parents,
-        parent_sources=dict(parents),
+        parent_sources=parent_sources,
         model=model,
         model_options=statement.model_options,
         where=statement.where,
@@ -109,14 +113,13 @@ def _generate_from_synthesizer(con, statement: GenerateStatement, progress) -> p
     learned = learned_from_state(json.loads(stored["state"]), stored["weights"])
     table = learned.table
     schema = catalog.read_schema(con)
-    parents = {}
+    parents = {fk.columns: parent_ref(schema, fk) for fk in table.foreign_keys if not table.is_self_reference(fk)}
+    drawn = _drawn_from(con, schema, statement, parents)
     for fk in table.foreign_keys:
-        if not table.is_self_reference(fk):
-            if not schema.has_table(fk.ref_table):
-                raise SynthError(
-                    f"synthesizer {stored['name']}: parent table {fk.ref_table} of FOREIGN KEY ({', '.join(fk.columns)}) does not exist"
-                )
-            parents[fk.columns] = parent_ref(schema, fk)
+        if fk.columns in drawn and not schema.has_table(drawn[fk.columns]):
+            raise SynthError(
+                f"synthesizer {stored['name']}: parent table {fk.ref_table} of FOREIGN KEY ({', '.join(fk.columns)}) does not exist"
+            )
     rows = (
         statement.rows
         if statement.rows is not None
@@ -133,8 +136,8 @@ def _generate_from_synthesizer(con, statement: GenerateStatement, progress) -> p
         target=target,
         rows=rows,
         scale=1.0,
-        parents=parents,
-        parent_sources=dict(parents),
+        parents=drawn,
+        parent_sources=parents,
         model=type(learned.model),
         model_options={},
         where=statement.where,
@@ -144,6 +147,26 @@ def _generate_from_synthesizer(con, statement: GenerateStatement, progress) -> p
     if job.rows is None:
         raise SynthError(f"synthesizer {stored['name']} learned from no rows; give ROWS <n>")
     return _run_jobs(con, [job], statement, progress)
+
+
+def _drawn_from(con, schema: Schema, statement: GenerateStatement, sources: dict) -> dict:
+    """WITH (parents = {'customers': 'synth_customers'}): FK values come from an already
+    generated parent; what is learned (children per parent) still comes from the source's."""
+    wanted = {qualify(con, _as_ref(k)).key(): qualify(con, _as_ref(v)) for k, v in statement.options.parents.items()}
+    unused = set(wanted) - {ref.key() for ref in sources.values()}
+    if unused:
+        named = ", ".join(k for k in statement.options.parents if qualify(con, _as_ref(k)).key() in unused)
+        known = ", ".join(str(ref) for ref in sources.values()) or "(none)"
+        raise SynthError(f"WITH (parents = …) names {named}, not a parent of this table; its FK parents: {known}")
+    missing = [str(ref) for ref in wanted.values() if not schema.has_table(ref)]
+    if missing:
+        raise SynthError(f"WITH (parents = …): table {missing[0]} does not exist")
+    return {cols: wanted.get(ref.key(), ref) for cols, ref in sources.items()}
+
+
+def _as_ref(name: str) -> TableRef:
+    table = exp.to_table(name, dialect="duckdb")
+    return TableRef(name=table.name, schema=table.db or None)
 
 
 def _single_target(con, statement: GenerateStatement, source: Table) -> TableRef:
@@ -180,6 +203,8 @@ def _members(con, schema: Schema, statement: GenerateStatement) -> tuple[list[Ta
 
 
 def _database_jobs(con, schema: Schema, statement: GenerateStatement, model) -> list[TableJob]:
+    if statement.options.parents:
+        raise SynthError("WITH (parents = …) applies to a single-table GENERATE; FROM DATABASE draws from its own targets")
     members, notes = _members(con, schema, statement)
     if any((t.ref.schema or "").lower() == statement.into_schema.lower() for t in members):
         raise SynthError(f"INTO SCHEMA {statement.into_schema} holds a source table; choose another schema")
