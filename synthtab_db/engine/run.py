@@ -125,6 +125,7 @@ def _generate_from_synthesizer(con, statement: GenerateStatement, progress) -> p
         if statement.rows is not None
         else (max(1, round(learned.source_rows * statement.scale)) if statement.scale else learned.source_rows or None)
     )
+    follows_parents = statement.rows is None and statement.scale is None and _main_redirected(learned, parents, drawn)
     target = (
         qualify(con, statement.into)
         if statement.into
@@ -134,7 +135,7 @@ def _generate_from_synthesizer(con, statement: GenerateStatement, progress) -> p
         table=table,
         source=table.ref,
         target=target,
-        rows=rows,
+        rows=None if follows_parents else rows,
         scale=1.0,
         parents=drawn,
         parent_sources=parents,
@@ -144,9 +145,15 @@ def _generate_from_synthesizer(con, statement: GenerateStatement, progress) -> p
         append=statement.options.append,
         learned=learned,
     )
-    if job.rows is None:
+    if job.rows is None and not follows_parents:
         raise SynthError(f"synthesizer {stored['name']} learned from no rows; give ROWS <n>")
     return _run_jobs(con, [job], statement, progress)
+
+
+def _main_redirected(learned, parents: dict, drawn: dict) -> bool:
+    """Without ROWS, a child whose main parent was generated follows the learned
+    children-per-parent counts over those generated parents, as FROM DATABASE does."""
+    return learned.main is not None and learned.main in parents and drawn[learned.main] != parents[learned.main]
 
 
 def _drawn_from(con, schema: Schema, statement: GenerateStatement, sources: dict) -> dict:

@@ -80,6 +80,13 @@ def register_table_function(con: duckdb.DuckDBPyConnection, name: str) -> None:
         side_effects=True,
         null_handling="special",
     )
+    declare_table_macro(con, name)
+
+
+def declare_table_macro(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """The TEMP table macro over the sampling UDF.  A Python UDF is seen by every cursor
+    of its database, a TEMP macro only by the connection that made it: a new cursor
+    (dbt-duckdb hands out one per thread) declares the macros again, not the UDFs."""
     run_sql(
         con,
         f"CREATE OR REPLACE TEMP MACRO {_ident(name)}(n, seed := NULL) AS TABLE "
