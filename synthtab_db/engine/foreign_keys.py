@@ -10,13 +10,14 @@ made without replacement so the key holds by construction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
 from synthtab_db.duck import first_row
+from synthtab_db.engine.child_counts import CountStrata, stratified
 from synthtab_db.engine.staging import quote
 from synthtab_db.engine.targets import table_expr
 from synthtab_db.planner.schema import ForeignKey, Table, TableRef
@@ -31,6 +32,7 @@ class ForeignKeySampler:
     fk: ForeignKey
     null_rate: float
     counts: np.ndarray  # children per source parent row
+    strata: CountStrata | None = field(default=None)  # counts by the parent's columns (main FK only)
 
     @classmethod
     def learn(
@@ -42,13 +44,13 @@ class ForeignKeySampler:
         """Children per generated parent, drawn from the source's counts by stratified
         resampling: with as many parents as the source it is a permutation of the real
         counts, so totals do not wander (i.i.d. draws over 5 parents would)."""
-        if self.counts.size == 0:
-            return np.ones(n_parents)  # no source parents: nothing learned, spread evenly
-        ordered = np.sort(self.counts)
-        strata = ((np.arange(n_parents) + rng.random(n_parents)) / max(n_parents, 1) * ordered.size).astype(np.int64)
-        weights = ordered[np.minimum(strata, ordered.size - 1)].astype(float)
-        rng.shuffle(weights)
-        return weights
+        return stratified(self.counts, n_parents, rng)
+
+    def weights_for(self, parents: pa.Table, rng: np.random.Generator) -> np.ndarray:
+        """As ``weights``, each parent drawing from the counts of real parents like it."""
+        if self.strata is None or not set(self.strata.names) <= set(parents.column_names) or not self.counts.size:
+            return self.weights(parents.num_rows, rng)
+        return self.strata.weights(parents, self.counts, rng)
 
     def null_rows(self, n_parents: int, rng: np.random.Generator) -> int:
         """Rows whose key is NULL, scaled with the number of parents."""
@@ -84,7 +86,7 @@ def slots_for_main(
 ) -> np.ndarray:
     """Parent row index of every child row (NO_PARENT: a NULL key): the learned counts
     per generated parent, or ``rows`` rows spread by those counts."""
-    weights = sampler.weights(parents.num_rows, rng)
+    weights = sampler.weights_for(parents, rng)
     if rows is None:
         slots = np.repeat(np.arange(parents.num_rows), weights.astype(np.int64))
         return np.concatenate([slots, np.full(sampler.null_rows(parents.num_rows, rng), NO_PARENT)])
@@ -114,14 +116,25 @@ def draw_distinct(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.n
 
 
 def draw_grouped_distinct(weights: np.ndarray, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Distinct parents within each group of rows (a key made of the main FK and this FK)."""
-    out = np.empty(groups.size, dtype=np.int64)
-    order = np.argsort(groups, kind="stable")
-    bounds = np.flatnonzero(np.diff(groups[order])) + 1
-    for idx in np.split(order, bounds):
-        picks = draw_distinct(weights, idx.size, rng)
-        out[idx[: picks.size]] = picks
-        out[idx[picks.size :]] = draw_parents(weights, idx.size - picks.size, rng)
+    """Distinct parents within each group of rows (a key made of the main FK and this FK).
+
+    Parents are first drawn for all rows at once by systematic resampling (so the
+    children-per-parent counts follow the weights, as for any FK); only a parent
+    drawn twice inside one group is redrawn among the parents that group lacks."""
+    out = draw_parents(weights, groups.size, rng)
+    order = np.lexsort((out, groups))
+    duplicate = np.zeros(groups.size, dtype=bool)
+    same = (groups[order][1:] == groups[order][:-1]) & (out[order][1:] == out[order][:-1])
+    duplicate[order[1:][same]] = True
+    for group in np.unique(groups[duplicate]):
+        rows = np.flatnonzero(groups == group)
+        redo = rows[duplicate[rows]]
+        free = np.ones(weights.size, dtype=bool)
+        free[out[rows[~duplicate[rows]]]] = False
+        candidates = np.flatnonzero(free)
+        if candidates.size:
+            picks = candidates[draw_distinct(weights[candidates], redo.size, rng)]
+            out[redo[: picks.size]] = picks
     return out
 
 

@@ -7,20 +7,24 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
 
 from synthtab_db.duck import first_row
 from synthtab_db.engine import foreign_keys as fks
+from synthtab_db.engine.child_counts import CountStrata, learn_main_strata
+from synthtab_db.engine.context import ContextSpec, learn_context
+from synthtab_db.engine.inherited_keys import InheritedKey, learn_inherited
 from synthtab_db.engine.roles import column_roles
 from synthtab_db.engine.sequences import SequenceModel, sequence_column
 from synthtab_db.engine.targets import table_expr
 from synthtab_db.keys import KeyGenerator, choose_key_generator
 from synthtab_db.models import get_model
 from synthtab_db.models.base import Synthesizer
-from synthtab_db.planner.schema import ForeignKey, Table, TableRef
+from synthtab_db.planner.graph import parent_ref
+from synthtab_db.planner.schema import ForeignKey, Schema, Table, TableRef
 
 
 @dataclass
@@ -34,6 +38,8 @@ class Learned:
     source_rows: int
     model_columns: tuple[str, ...] = ()
     sequence: SequenceModel | None = None
+    context: ContextSpec | None = None
+    inherited: list[InheritedKey] = field(default_factory=list)
 
     def fk(self, columns: tuple[str, ...]) -> ForeignKey:
         return next(fk for fk in self.table.foreign_keys if fk.columns == columns)
@@ -57,6 +63,21 @@ def main_foreign_key(con: duckdb.DuckDBPyConnection, table: Table, parent_source
     return max(candidates, key=rank).columns
 
 
+def main_of(con: duckdb.DuckDBPyConnection, schema: Schema):
+    """The main-FK rule for any table of ``schema`` (an ancestor's, for the context chain)."""
+
+    def pick(table: Table) -> ForeignKey | None:
+        sources = {
+            fk.columns: parent_ref(schema, fk)
+            for fk in table.foreign_keys
+            if not table.is_self_reference(fk) and schema.has_table(fk.ref_table)
+        }
+        main = main_foreign_key(con, table, sources)
+        return next((fk for fk in table.foreign_keys if fk.columns == main), None)
+
+    return pick
+
+
 def learn_table(
     con: duckdb.DuckDBPyConnection,
     table: Table,
@@ -65,23 +86,34 @@ def learn_table(
     model: type[Synthesizer],
     model_options: dict,
     on_epoch=None,
+    schema: Schema | None = None,
 ) -> Learned:
-    """Fit everything generation needs from ``source`` (read once, as Arrow)."""
+    """Fit everything generation needs from ``source`` (read once, as Arrow), with the
+    main parent chain's columns as the model's context when ``schema`` is known."""
     roles = column_roles(table)
     main = main_foreign_key(con, table, parent_sources)
     main_fk = next((fk for fk in table.foreign_keys if fk.columns == main), None)
     sequence_col = sequence_column(table, main_fk)
     model_columns = tuple(c for c in roles.model if c != sequence_col)
-    data = con.sql(f"SELECT * FROM {_sql(source)}").to_arrow_table()
+    context = learn_context(con, schema, table, main_fk, main_of(con, schema)) if schema and model_columns else None
+    query = context.source_sql(source) if context else f"SELECT * FROM {_sql(source)}"
+    data = con.sql(query).to_arrow_table()
     synthesizer = model(**model_options)
     if on_epoch is not None:
         synthesizer.on_epoch = on_epoch
-    fitted = synthesizer.fit(data.select(list(model_columns)), table)
+    if context is None:
+        fitted = synthesizer.fit(data.select(list(model_columns)), table)
+    else:
+        fitted = synthesizer.fit(data.select(list(model_columns)), context.model_table(table),
+                                 data.select(context.names))
     samplers = {
         fk.columns: fks.ForeignKeySampler.learn(con, table, source, parent_sources[fk.columns], fk)
         for fk in table.foreign_keys
         if fk.columns in parent_sources
     }
+    if context is not None:
+        near = [(c.source, c.column) for c in context.at_depth(1)]
+        samplers[main].strata = learn_main_strata(con, source, parent_sources[main], main_fk, near)
     return Learned(
         table=table,
         model=fitted,
@@ -98,6 +130,8 @@ def learn_table(
         sequence=None
         if sequence_col is None
         else SequenceModel.learn(con, source, main_fk, sequence_col, table.column(sequence_col).type.kind),
+        context=context,
+        inherited=learn_inherited(con, schema, table, source, main_fk, parent_sources),
     )
 
 
@@ -118,6 +152,7 @@ def learned_state(learned: Learned) -> dict:
                 "columns": list(cols),
                 "null_rate": s.null_rate,
                 "counts": base64.b64encode(s.counts.astype("<i8").tobytes()).decode(),
+                "strata": s.strata.to_dict() if s.strata else None,
             }
             for cols, s in learned.samplers.items()
         ],
@@ -127,6 +162,8 @@ def learned_state(learned: Learned) -> dict:
         "model": learned.model.name,
         "model_columns": list(learned.model_columns),
         "sequence": learned.sequence.to_dict() if learned.sequence else None,
+        "context": learned.context.to_dict() if learned.context else None,
+        "inherited": [k.to_dict() for k in learned.inherited],
     }
 
 
@@ -137,7 +174,8 @@ def learned_from_state(state: dict, weights: bytes) -> Learned:
         cols = tuple(item["columns"])
         counts = np.frombuffer(base64.b64decode(item["counts"]), dtype="<i8").astype(np.int64)
         fk = next(f for f in table.foreign_keys if f.columns == cols)
-        samplers[cols] = fks.ForeignKeySampler(fk, float(item["null_rate"]), counts)
+        strata = CountStrata.from_dict(item["strata"]) if item.get("strata") else None
+        samplers[cols] = fks.ForeignKeySampler(fk, float(item["null_rate"]), counts, strata)
     return Learned(
         table=table,
         model=get_model(state["model"]).from_bytes(weights),
@@ -148,6 +186,8 @@ def learned_from_state(state: dict, weights: bytes) -> Learned:
         source_rows=int(state["source_rows"]),
         model_columns=tuple(state["model_columns"]),
         sequence=SequenceModel.from_dict(state["sequence"]) if state.get("sequence") else None,
+        context=ContextSpec.from_dict(state["context"]) if state.get("context") else None,
+        inherited=[InheritedKey.from_dict(k) for k in state.get("inherited", [])],
     )
 
 

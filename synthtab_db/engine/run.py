@@ -101,6 +101,7 @@ def _jobs(con, schema: Schema, statement: GenerateStatement, model) -> list[Tabl
         model_options=statement.model_options,
         where=statement.where,
         append=statement.options.append,
+        schema=schema,
     )
     _require_rows(con, job)
     return [job]
@@ -226,6 +227,7 @@ def _database_jobs(con, schema: Schema, statement: GenerateStatement, model) -> 
     jobs = [_database_job(sub, schema, sub.table(step.table), target, statement, model) for step in plan.steps]
     for job in jobs:
         job.note = notes.get(job.source.key())
+        job.schema, job.generated = schema, target
     return jobs
 
 

@@ -22,6 +22,7 @@ from synthtab_db.checks.compile import ROW_ORDER
 from synthtab_db.conditions import parse_conditions
 from synthtab_db.duck import run_sql
 from synthtab_db.engine import foreign_keys as fks
+from synthtab_db.engine.inherited_keys import apply_inherited
 from synthtab_db.engine.learn import Learned, learn_table
 from synthtab_db.engine.roles import column_roles, fk_key_mode
 from synthtab_db.engine.self_reference import insert_accepted
@@ -29,7 +30,7 @@ from synthtab_db.engine.staging import Stage, quote
 from synthtab_db.engine.targets import table_expr
 from synthtab_db.errors import SynthError
 from synthtab_db.models.base import Synthesizer
-from synthtab_db.planner.schema import ForeignKey, Table, TableRef
+from synthtab_db.planner.schema import ForeignKey, Schema, Table, TableRef
 
 SLOT = "__slot"
 ProgressFn = Callable[[str, int, int], None]
@@ -50,6 +51,8 @@ class TableJob:
     append: bool = False
     learned: "Learned | None" = None  # a stored synthesizer's; None: learn from the source
     note: str | None = None
+    schema: Schema | None = None  # the source schema: where the context chain above the table is read
+    generated: dict = field(default_factory=dict)  # source table key -> its generated table, this statement
 
 
 @dataclass
@@ -86,6 +89,8 @@ class TableRun:
         self.main = learned.fk(learned.main) if learned.main and learned.main in self.job.parents else None
         self.self_null_rates, self.source_rows = learned.self_null_rates, learned.source_rows
         self.samplers = {cols: s for cols, s in learned.samplers.items() if cols in self.job.parents}
+        self.inherited = {k.columns: k for k in learned.inherited if k.columns in self.samplers and self.main is not None
+                          and fk_key_mode(self.job.table, learned.fk(k.columns), self.main) == "free"}
         self.parent_rows = {cols: self._parent_rows(cols) for cols in self.samplers}
         self.conditions = self._conditions()
 
@@ -101,9 +106,32 @@ class TableRun:
         }
 
     def _parent_rows(self, cols: tuple[str, ...]) -> pa.Table:
+        """The parent rows an FK draws from; the main FK's carry the model's context too."""
         fk = self.samplers[cols].fk
-        select = ", ".join(quote(c) for c in fk.ref_columns)
+        own = [(c, c) for c in fk.ref_columns]
+        if self.main is None or cols != self.main.columns:
+            return self._select(cols, own)
+        own += [(c, a) for key in self.inherited.values() for c, a in zip(key.parent_columns, key.aliases())]
+        context = self.learned.context
+        if context is None:
+            return self._select(cols, own)
+        return self.con.sql(context.parents_sql(self.job.parents[cols], own, self.job.generated)).to_arrow_table()
+
+    def _select(self, cols: tuple[str, ...], own: list[tuple[str, str]]) -> pa.Table:
+        select = ", ".join(f"{quote(c)} AS {quote(a)}" for c, a in own)
         return self.con.sql(f"SELECT {select} FROM {_sql(self.job.parents[cols])}").to_arrow_table()
+
+    def _context(self, parents: np.ndarray | None) -> pa.Table | None:
+        """Each row's parent context (NULL for a row without a parent), or None."""
+        context = self.learned.context
+        if context is None or parents is None or self.main is None:
+            return None
+        rows = self.parent_rows[self.main.columns].select(context.names)
+        missing = parents == fks.NO_PARENT
+        index = pa.array(np.where(missing, 0, parents), type=pa.int64(), mask=missing if missing.any() else None)
+        if rows.num_rows == 0:
+            return pa.table({c: pa.nulls(parents.size, rows.schema.field(c).type) for c in context.names})
+        return rows.take(index)
 
     # -- how many rows, and for which parents -------------------------------------
     def plan_slots(self) -> tuple[int, np.ndarray | None]:
@@ -122,9 +150,10 @@ class TableRun:
     # -- one batch -------------------------------------------------------------------
     def batch(self, n: int, positions: np.ndarray | None, row_offset: int) -> pa.Table:
         seed = int(self.rng.integers(2**63 - 1))
-        columns: dict[str, pa.Array] = dict(zip(self.model_columns(), self._model_sample(n, seed)))
-        columns.update(self._keys(n))
         parents = None if positions is None else self.parent_of_row[positions]
+        context = self._context(parents)
+        columns: dict[str, pa.Array] = dict(zip(self.model_columns(), self._model_sample(n, seed, context)))
+        columns.update(self._keys(n))
         columns.update(self._foreign(n, parents))
         if positions is not None and self.learned.sequence is not None:
             columns[self.learned.sequence.column] = self.sequence_values.take(pa.array(positions))
@@ -137,13 +166,13 @@ class TableRun:
     def model_columns(self) -> tuple[str, ...]:
         return self.learned.model_columns or self.roles.model
 
-    def _model_sample(self, n: int, seed: int) -> list[pa.Array]:
+    def _model_sample(self, n: int, seed: int, context: pa.Table | None = None) -> list[pa.Array]:
         if not self.model_columns():
             return []
         if self.conditions:
-            sample = self.model.sample(n, seed=seed, conditions=self.conditions)
+            sample = self.model.sample(n, seed=seed, context=context, conditions=self.conditions)
         else:
-            sample = self.model.sample(n, seed=seed)
+            sample = self.model.sample(n, seed=seed, context=context)
         return [sample.column(c).combine_chunks() for c in self.model_columns()]
 
     def _keys(self, n: int) -> dict[str, pa.Array]:
@@ -164,7 +193,11 @@ class TableRun:
             is_main = self.main is not None and fk.columns == self.main.columns
             index = slots if is_main else self._draw(fk, n, slots)
             null = None if is_main else self.samplers[fk.columns].null_mask(n, self.rng)
-            out.update(fks.take_keys(self.parent_rows[fk.columns], index, fk, null))
+            keys = fks.take_keys(self.parent_rows[fk.columns], index, fk, null)
+            if fk.columns in self.inherited and slots is not None:
+                main_rows = self.parent_rows[self.main.columns]
+                keys = apply_inherited(keys, self.inherited[fk.columns], main_rows, slots, self.rng)
+            out.update(keys)
         return out
 
     def _nulls(self, fk: ForeignKey, n: int) -> dict[str, pa.Array]:
@@ -202,7 +235,8 @@ def generate_table(
     run = TableRun(con, job, seed, batch_size)
     stage = _stage(con, job, run)
     if learned is None:
-        learned = learn_table(con, job.table, job.source, job.parent_sources, job.model, job.model_options, on_epoch)
+        learned = learn_table(con, job.table, job.source, job.parent_sources, job.model, job.model_options, on_epoch,
+                              schema=job.schema)
     run.use(learned)
     total, slots = run.plan_slots()
     rounds = _rounds(run, stage, total, slots, max_rounds, progress)

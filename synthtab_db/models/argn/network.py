@@ -34,10 +34,12 @@ def embedding_size(vocabulary: int, largest: int) -> int:
 class ArgnNetwork(nn.Module):
     """Autoregressive conditionals p(column j | columns before j), all columns at once."""
 
-    def __init__(self, vocabulary: list[int], embedding_dim: int, hidden_dim: int, dropout: float = 0.1) -> None:
+    def __init__(self, vocabulary: list[int], embedding_dim: int, hidden_dim: int, dropout: float = 0.1,
+                 context: int = 0) -> None:
         super().__init__()
         self.config: dict[str, Any] = {"vocabulary": list(vocabulary), "embedding_dim": embedding_dim,
-                                       "hidden_dim": hidden_dim, "dropout": dropout}
+                                       "hidden_dim": hidden_dim, "dropout": dropout, "context": context}
+        self.context = context  # leading columns that are given (parent context), never predicted
         dims = [embedding_size(v, embedding_dim) for v in vocabulary]
         width, columns = sum(dims), len(vocabulary)
         self.embeddings = nn.ModuleList(nn.Embedding(v, d) for v, d in zip(vocabulary, dims))
@@ -49,12 +51,20 @@ class ArgnNetwork(nn.Module):
         self.dropout = nn.Dropout(dropout) if dropout > 0 else None
 
     def losses(self, tokens: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        """Mean cross-entropy per column; column c counts as known for j where keys[c] < keys[j]."""
+        """Mean cross-entropy per predicted column; column c counts as known for j where keys[c] < keys[j].
+
+        Context columns always come first (whatever order the keys say) and are
+        not predicted: sampling is always given them.
+        """
+        if self.context:
+            keys = keys.clone()
+            keys[:, : self.context] = torch.arange(self.context, device=keys.device, dtype=keys.dtype) - 1e4
         hidden = torch.relu(self._hidden(tokens, keys))
         if self.dropout is not None:
             hidden = self.dropout(hidden)
+        pairs = list(zip(self.heads, hidden.unbind(0)))
         return torch.stack([F.cross_entropy(head(h), tokens[:, j])
-                            for j, (head, h) in enumerate(zip(self.heads, hidden.unbind(0)))])
+                            for j, (head, h) in enumerate(pairs) if j >= self.context])
 
     def _hidden(self, tokens: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         """(columns, rows, hidden) pre-activations: every head with its own set of known columns.

@@ -51,13 +51,21 @@ class NetworkSampler:
         self.weights = {j: _log_weights(restrictions, j, device) for j in order}
 
     @torch.no_grad()
-    def tokens(self, rows: int, generator: torch.Generator) -> torch.Tensor:
+    def tokens(self, rows: int, generator: torch.Generator, given: torch.Tensor | None = None) -> torch.Tensor:
+        """Token rows; ``given`` ([rows, k]) fixes the first k columns (the parent context)."""
         chunk = CPU_CHUNK_ROWS if self.device.type == "cpu" else rows
-        return torch.cat([self._chunk(size, generator) for size in batch_sizes(rows, chunk)])
+        starts = range(0, rows, chunk)
+        return torch.cat([self._chunk(min(chunk, rows - s), generator, None if given is None else given[s:s + chunk])
+                          for s in starts])
 
-    def _chunk(self, rows: int, generator: torch.Generator) -> torch.Tensor:
+    def _chunk(self, rows: int, generator: torch.Generator, given: torch.Tensor | None = None) -> torch.Tensor:
         drawn = torch.zeros(rows, len(self.order), dtype=torch.long, device=self.device)
+        k = 0 if given is None else given.shape[1]
+        if k:
+            drawn[:, :k] = given
         for position, j in enumerate(self.order):
+            if j < k:
+                continue
             before = self.order[:position]
             previous = drawn[:, before] + self.offsets[before] if before else None
             logits = self.network.step_logits(j, self.constants[j].expand(rows, -1), self.tables[j], previous)
@@ -78,6 +86,7 @@ class PriorSampler:
         self.logits = [torch.as_tensor(x, dtype=torch.float32, device=device) for x in logs]
 
     @torch.no_grad()
-    def tokens(self, rows: int, generator: torch.Generator) -> torch.Tensor:
+    def tokens(self, rows: int, generator: torch.Generator, given: torch.Tensor | None = None) -> torch.Tensor:
+        """``given`` is ignored: a model that learned from no rows has no dependence on it."""
         columns = [draw(x.expand(rows, -1), generator) for x in self.logits]
         return torch.stack(columns, dim=1) if columns else torch.zeros(rows, 0, dtype=torch.long)

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from synthtab_db.models.base import Synthesizer
+from synthtab_db.models.context import ORDERED, ContextCells, joint, match_context, require_context
 from synthtab_db.models.neural import persist
 from synthtab_db.models.neural.columns import TableEncoder
 from synthtab_db.models.neural.device import fresh_seed, generator, seeded, select_device, threads
@@ -44,7 +45,12 @@ class NeuralSynthesizer(Synthesizer):
 
     # -- fitting -------------------------------------------------------------------
     def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None) -> "NeuralSynthesizer":
-        """Encode and train; zero rows means schema-only generation. ``context`` is not used."""
+        """Encode and train; zero rows means schema-only generation.  ``context`` (parent
+        columns) is learned jointly; sampling matches joint rows to the given context."""
+        own = data
+        data, self.context_names = joint(data, context)
+        self.cells = None if context is None or not self.context_names else ContextCells.fit(
+            context, {c: table.column(c).type.kind in ORDERED for c in data.column_names}, own)
         self.table = table
         self.seed = self.settings.seed if self.settings.seed is not None else fresh_seed()
         rng = np.random.default_rng([self.seed, 0])
@@ -74,8 +80,17 @@ class NeuralSynthesizer(Synthesizer):
 
     # -- sampling ------------------------------------------------------------------
     def sample(self, n: int, *, seed: int | None = None, context: pa.Table | None = None) -> pa.Table:
-        """``n`` rows in batches of ``SAMPLE_ROWS``; the same seed on the same device gives the same rows."""
+        """``n`` rows in batches of ``SAMPLE_ROWS``; the same seed (and context) on the same device
+        gives the same rows."""
         seed = fresh_seed() if seed is None else int(seed)
+        names = [c.name for c in self.encoder.columns][len(self.context_names):]
+        given = require_context(self.context_names, context, n)
+        if given is None or self.cells is None:
+            return self._sample_joint(n, seed).select(names)
+        return match_context(self._sample_joint, self.cells, given, names, seed)
+
+    def _sample_joint(self, n: int, seed: int) -> pa.Table:
+        """Every fitted column, context included."""
         rng = np.random.default_rng([seed, 1])
         if not self.trained:
             return self.encoder.draw(n, rng)
@@ -105,6 +120,8 @@ class NeuralSynthesizer(Synthesizer):
             "options": self.options,
             "table": self.table.model_dump(mode="json"),
             "columns": [c.name for c in self.encoder.columns],
+            "context": self.context_names,
+            "cells": None if self.cells is None else self.cells.to_dict(),
             "encoder": metas,
             "trained": self.trained,
             "seed": self.seed,
@@ -128,6 +145,8 @@ class NeuralSynthesizer(Synthesizer):
         model.table = Table.model_validate(header["table"])
         model.seed, model.trained = header["seed"], header["trained"]
         model.encoder = TableEncoder.from_state(model.table, header["columns"], header["encoder"], arrays)
+        model.context_names = list(header.get("context") or [])
+        model.cells = ContextCells.from_dict(header["cells"]) if header.get("cells") else None
         if model.trained:
             model._load_weights(arrays, weights)
         return model
