@@ -1,6 +1,6 @@
-"""SQL functions the dbt package calls: each takes the JSON a macro built and returns
-a JSON report.  They run on a cursor of the same database, like ``synthtab()``, in
-transactions of their own; our errors reach dbt as one readable line."""
+"""The SQL function the dbt package calls: it takes the JSON a macro built and returns a
+JSON report, or ``{"error": …}`` that the macro raises as the model's one-line error
+(a Python exception would reach dbt wrapped in DuckDB's UDF error text)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _synthetic(con: duckdb.DuckDBPyConnection):
             with lock:
                 return json.dumps(build_synthetic(con, spec))
         except SynthError as err:
-            raise ValueError(_prefixed(str(err), spec.model if spec else None)) from None
+            return json.dumps({"error": _prefixed(str(err), spec.model if spec else None)})
 
     return run
 

@@ -22,6 +22,15 @@
   {{- return("'" ~ text.replace("'", "''") ~ "'") -}}
 {% endmacro %}
 
+{#- The Python side's report, or the model's error. -#}
+{% macro read_report(text) %}
+  {%- set report = fromjson(text) -%}
+  {%- if report.error -%}
+    {{ exceptions.raise_database_error(report.error) }}
+  {%- endif -%}
+  {{ return(report) }}
+{% endmacro %}
+
 {% macro report_line(report) %}
   {%- set how = 'reused synthesizer' if report.reused else 'trained synthesizer' -%}
   {{- return('synthtab: ' ~ report.relation ~ ': ' ~ report.rows ~ ' synthetic rows (' ~ report.using ~ ', '

@@ -18,7 +18,7 @@
   {% call statement('main', fetch_result=True) -%}
     select synthtab_dbt_synthetic({{ synthtab.string_literal(tojson(spec)) }}) as report
   {%- endcall %}
-  {%- set report = fromjson(load_result('main')['data'][0][0]) -%}
+  {%- set report = synthtab.read_report(load_result('main')['data'][0][0]) -%}
   {{ log(synthtab.report_line(report), info=True) }}
 
   {{ run_hooks(post_hooks, inside_transaction=True) }}
