@@ -33,7 +33,8 @@ def dbt(project: Path, *args: str):
 
 
 def query(project: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(project / "example.duckdb"), read_only=True)
+    # the configuration dbt-duckdb opened it with: in one process, DuckDB shares the instance
+    con = duckdb.connect(str(project / "example.duckdb"))
     try:
         return con.execute(sql).fetchall()
     finally:
