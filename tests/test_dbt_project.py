@@ -140,13 +140,8 @@ def test_second_run_reuses_synthesizers_until_data_changes_or_full_refresh(proje
 
 
 def _failing_model(project: Path, name: str, config: str) -> str:
-    (project / "models" / f"{name}.sql").write_text(
-        f"{{{{ config(materialized='synthetic', {config}) }}}}\nselect * from {{{{ ref('customer') }}}}\n"
-    )
-    try:
-        ok, nodes = dbt(project, "run", "-s", name)
-    finally:
-        (project / "models" / f"{name}.sql").unlink()
+    sql = f"{{{{ config(materialized='synthetic', {config}) }}}}\nselect * from {{{{ ref('customer') }}}}\n"
+    ok, nodes = _with_model(project, name, sql)
     assert not ok
     return nodes[name].message
 
@@ -184,3 +179,82 @@ def test_generate_macro_gives_a_relation_of_synthetic_rows(project):
     assert ok, {name: r.message for name, r in nodes.items()}
     rows, keys = query(project, "SELECT count(*), count(DISTINCT customer_id) FROM main.customer_sample")[0]
     assert rows == keys == 25
+
+
+CONTRACT = """
+version: 2
+models:
+  - name: synth_invoice_contract
+    config:
+      contract: {enforced: true}
+    constraints:
+      - type: check
+        columns: [total]
+        expression: "total >= 1 and total < 10"
+    columns:
+      - name: invoice_id
+        data_type: integer
+        constraints: [{type: primary_key}]
+      - name: customer_id
+        data_type: integer
+        constraints:
+          - type: not_null
+          - type: foreign_key
+            to: ref('synth_customer')
+            to_columns: [customer_id]
+      - name: total
+        data_type: decimal(10,2)
+"""
+
+
+def _with_model(project: Path, name: str, sql: str, yml: str | None = None, *args: str):
+    """Run ``dbt run -s name`` with a model that exists only for this run."""
+    files = [project / "models" / f"{name}.sql", project / "models" / f"{name}.yml"]
+    files[0].write_text(sql)
+    if yml:
+        files[1].write_text(yml)
+    try:
+        return dbt(project, "run", "-s", name, *args)
+    finally:
+        for path in files:
+            path.unlink(missing_ok=True)
+
+
+def test_contract_constraints_hold_on_the_synthetic_rows(project):
+    sql = (
+        "{{ config(materialized='synthetic', rows=60, seed=1) }}\n"
+        "select invoice_id, customer_id, total from {{ ref('invoice') }} where total >= 1 and total < 10\n"
+    )
+    ok, nodes = _with_model(project, "synth_invoice_contract", sql, CONTRACT)
+    assert ok, {name: r.message for name, r in nodes.items()}
+    rows, keys, orphans, out_of_range = query(
+        project,
+        "SELECT count(*), count(DISTINCT invoice_id), count(*) FILTER (WHERE customer_id NOT IN "
+        "(SELECT customer_id FROM main.synth_customer)), count(*) FILTER (WHERE NOT (total >= 1 AND total < 10)) "
+        "FROM main.synth_invoice_contract",
+    )[0]
+    assert (rows, keys, orphans, out_of_range) == (60, 60, 0, 0)
+
+
+def test_contract_type_mismatch_is_refused_by_dbt(project):
+    sql = (
+        "{{ config(materialized='synthetic', rows=10) }}\n"
+        "select invoice_id::varchar as invoice_id, customer_id, total from {{ ref('invoice') }}\n"
+    )
+    ok, nodes = _with_model(project, "synth_invoice_contract", sql, CONTRACT)
+    assert not ok and "contract" in nodes["synth_invoice_contract"].message.lower()
+
+
+def test_real_data_breaking_a_declared_test_fails_with_our_message(project):
+    yml = """
+version: 2
+models:
+  - name: synth_countries
+    columns:
+      - name: country
+        data_tests: [unique]
+"""
+    sql = "{{ config(materialized='synthetic', rows=10) }}\nselect country from {{ ref('customer') }}\n"
+    ok, nodes = _with_model(project, "synth_countries", sql, yml)
+    message = nodes["synth_countries"].message
+    assert not ok and "synthetic model synth_countries: the real data of its SELECT breaks a constraint" in message

@@ -14,6 +14,10 @@
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
+  {%- if config.get('contract').enforced -%}
+    {#- dbt's own check: the SELECT's column names and types match the contract -#}
+    {%- do get_assert_columns_equivalent(compiled_code) -%}
+  {%- endif -%}
   {%- set spec = synthtab.synthetic_spec(model, compiled_code, target_relation) -%}
   {% call statement('main', fetch_result=True) -%}
     select synthtab_dbt_synthetic({{ synthtab.string_literal(tojson(spec)) }}) as report
