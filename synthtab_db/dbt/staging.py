@@ -95,9 +95,9 @@ def _unique_keys(constraints: list[Constraint]) -> list[Constraint]:
     keys: dict[frozenset, Constraint] = {}
     for c in constraints:
         if c.kind in ("unique", "referenced", "primary_key"):
-            found = keys.get(frozenset(c.columns))
-            if found is None or c.kind == "primary_key":
-                keys[frozenset(c.columns)] = c
+            columns = frozenset(_unquote(n).lower() for n in c.columns)
+            if columns not in keys or c.kind == "primary_key":
+                keys[columns] = c
     return list(keys.values())
 
 
