@@ -16,3 +16,8 @@ try:  # the GAN and the VAE need torch too; argn (preference 100) stays the defa
     from synthtab_db.models import ctgan, tvae  # noqa: F401  (registers "ctgan" 50, "tvae" 40)
 except ImportError:
     pass
+
+try:  # the transformer needs transformers + tokenizers (extra "gpt"); argn stays the default
+    from synthtab_db.models import gpt  # noqa: F401  (registers "gpt", preference 30)
+except ImportError:
+    pass
