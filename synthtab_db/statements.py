@@ -17,6 +17,8 @@ from synthtab_db.dialect import GenerateSynthetic
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import TableRef
 
+QUALITY_ROUNDS = 3  # quality rounds of GENERATE … WITH (target_quality = …) when max_rounds is not given
+
 
 class GenerateOptions(BaseModel):
     """WITH options every GENERATE understands, whatever the model."""
@@ -26,7 +28,16 @@ class GenerateOptions(BaseModel):
     seed: int | None = None
     replace: bool = Field(False, description="overwrite an existing target table")
     append: bool = Field(False, description="add rows to an existing target table")
-    max_rounds: int = Field(10, ge=1, le=1000, description="regeneration rounds for rejected rows")
+    max_rounds: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description="regeneration rounds for rejected rows; with target_quality: the quality rounds "
+        f"(default {QUALITY_ROUNDS}), and rejected rows get the default 10",
+    )
+    target_quality: float | None = Field(
+        None, description="fidelity score in (0, 1] to reach: refit and retry, keep the best round"
+    )
     sample_batch_size: int = Field(250_000, ge=100, le=10_000_000, description="rows sampled and checked per batch")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     rows: dict[str, int] = Field({}, description="per-table row counts for root tables, e.g. {'customers': 1000}")
@@ -34,6 +45,24 @@ class GenerateOptions(BaseModel):
         {},
         description="FK parent table -> table the FK values are drawn from, e.g. {'customers': 'synth_customers'}",
     )
+
+    @field_validator("target_quality", mode="before")
+    @classmethod
+    def _quality_in_range(cls, value: Any) -> Any:
+        number = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+        if value is not None and not (number and 0 < value <= 1):
+            raise ValueError("target_quality is the fidelity score to reach, a number in (0, 1]")
+        return value
+
+    def quality_rounds(self) -> int:
+        """With target_quality, max_rounds caps the quality rounds (QUALITY_ROUNDS unless given)."""
+        return self.max_rounds if "max_rounds" in self.model_fields_set else QUALITY_ROUNDS
+
+    def constraint_rounds(self) -> int:
+        """Regeneration rounds for rejected rows: max_rounds, unless it counts quality rounds."""
+        if self.target_quality is None:
+            return self.max_rounds
+        return GenerateOptions.model_fields["max_rounds"].default
 
     @field_validator("rows")
     @classmethod
@@ -202,6 +231,11 @@ def check_clauses(s: GenerateStatement) -> None:
         raise SynthError("WHERE applies to one table, not to FROM DATABASE")
     if s.synthesizer and s.using:
         raise SynthError(f"synthesizer {s.synthesizer} already has its model; drop USING")
+    if "target_quality" in s.model_options and (s.database or s.tables or s.synthesizer):
+        raise SynthError(
+            "target_quality applies to GENERATE SYNTHETIC FROM <table>: it refits the model on the source "
+            "and scores each round against a holdout of it (not FROM DATABASE, FROM (…) or FROM SYNTHESIZER)"
+        )
 
 
 def split_options(statement: GenerateStatement, model_options: type[BaseModel] | None) -> GenerateStatement:

@@ -258,3 +258,28 @@ models:
     ok, nodes = _with_model(project, "synth_countries", sql, yml)
     message = nodes["synth_countries"].message
     assert not ok and "synthetic model synth_countries: the real data of its SELECT breaks a constraint" in message
+
+
+def test_a_failing_rebuild_leaves_the_previous_table(project):
+    before = query(project, "SELECT count(*), count(DISTINCT email) FROM main.synth_customer")
+    model = project / "models" / "synth_customer.sql"
+    # email has a unique test: the real countries repeat, so staging the real data fails
+    model.write_text(
+        "{{ config(materialized='synthetic', rows=100, seed=7) }}\n"
+        "select customer_id, first_name, last_name, company, city, state, country, country as email, support_rep_id\n"
+        "from {{ ref('customer') }}\n"
+    )
+    try:
+        ok, nodes = dbt(project, "run", "-s", "synth_customer")
+    finally:
+        shutil.copy(EXAMPLE / "models" / "synth_customer.sql", model)
+    assert not ok and "breaks a constraint" in nodes["synth_customer"].message
+    assert query(project, "SELECT count(*), count(DISTINCT email) FROM main.synth_customer") == before == [(100, 100)]
+
+
+def test_stored_synthesizers_are_table_functions_in_models(project):
+    sql = "{{ config(materialized='table') }}\nselect * from dbt__main__synth_customer(40, seed := 5)\n"
+    ok, nodes = _with_model(project, "more_customers", sql)
+    assert ok, {name: r.message for name, r in nodes.items()}
+    rows, names = query(project, "SELECT count(*), count(DISTINCT first_name) FROM main.more_customers")[0]
+    assert rows == 40 and names > 5

@@ -52,6 +52,10 @@ def run_generate(
     resolve_device(statement.options.device)
     schema = catalog.read_schema(con)
     jobs = _jobs(con, schema, statement, model)
+    if statement.options.target_quality is not None:
+        from synthtab_db.engine.feedback import run_feedback  # noqa: PLC0415 (it imports this module)
+
+        return run_feedback(con, jobs[0], statement, progress)
     return _run_jobs(con, jobs, statement, progress)
 
 

@@ -9,7 +9,7 @@ Needs the ``quality`` extra (scikit-learn, matplotlib).
 from synthtab_db.quality.html import write_html_report
 from synthtab_db.quality.options import EvaluateOptions
 from synthtab_db.quality.report import MetricRow, Report
-from synthtab_db.quality.run import evaluate_schema, evaluate_table, run_evaluate
+from synthtab_db.quality.run import evaluate_schema, evaluate_table, fidelity_report, run_evaluate
 
 __all__ = [
     "EvaluateOptions",
@@ -17,6 +17,7 @@ __all__ = [
     "Report",
     "evaluate_schema",
     "evaluate_table",
+    "fidelity_report",
     "run_evaluate",
     "write_html_report",
 ]

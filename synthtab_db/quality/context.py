@@ -60,11 +60,19 @@ class Context:
 
 
 def prepare(
-    con, synthetic: TableRef, real: TableRef, holdout: TableRef | None, target: str | None, options: EvaluateOptions
+    con,
+    synthetic: TableRef,
+    real: TableRef,
+    holdout: TableRef | None,
+    target: str | None,
+    options: EvaluateOptions,
+    exclude: tuple[str, ...] = (),
 ) -> Context:
+    """``exclude``: key columns the catalog can't tell (a scratch copy of a source has no constraints)."""
     for ref in (synthetic, real, holdout):
         _must_exist(con, ref)
     specs, skipped = compared_columns(con, real, synthetic)
+    specs, skipped = _without(specs, skipped, exclude)
     target = _known_column(specs, target, "TARGET")
     sensitive = _known_column(specs, options.sensitive, "sensitive")
     options = options.model_copy(update={"sensitive": sensitive})
@@ -77,6 +85,12 @@ def prepare(
     return Context(
         con, synthetic, real, holdout, target, options, specs, skipped, *samples, encode.fit(samples[0], specs)
     )
+
+
+def _without(specs: list[ColumnSpec], skipped: list[str], exclude: tuple[str, ...]):
+    gone = {c.lower() for c in exclude}
+    kept = [s for s in specs if s.name.lower() not in gone]
+    return kept, skipped + [f"{s.name}: key column (generated, not learned)" for s in specs if s not in kept]
 
 
 def _must_exist(con, ref: TableRef | None) -> None:

@@ -55,6 +55,9 @@ PARTS: dict[str, Callable[[Context], list[MetricRow]]] = {
 }
 
 
+FIDELITY_PARTS = ("columns", "pairwise")
+
+
 def evaluate_table(
     con,
     synthetic: TableRef,
@@ -65,9 +68,21 @@ def evaluate_table(
 ) -> Report:
     """Every registered part for one synthetic/real pair, then the overall scores."""
     ctx = prepare(con, synthetic, real, holdout, target, options or EvaluateOptions())
-    report = Report(str(synthetic), str(real), str(holdout) if holdout else None, ctx.target)
+    return _scored(Report(str(synthetic), str(real), str(holdout) if holdout else None, ctx.target), ctx, PARTS)
+
+
+def fidelity_report(
+    con, synthetic: TableRef, real: TableRef, options: EvaluateOptions | None = None, exclude: tuple[str, ...] = ()
+) -> Report:
+    """Only the fidelity parts and the overall scores: what GENERATE … WITH (target_quality = …)
+    scores each round by (utility and privacy need a TARGET and cost model fits)."""
+    ctx = prepare(con, synthetic, real, None, None, options or EvaluateOptions(), exclude)
+    return _scored(Report(str(synthetic), str(real)), ctx, {name: PARTS[name] for name in FIDELITY_PARTS})
+
+
+def _scored(report: Report, ctx: Context, parts: dict[str, Callable[[Context], list[MetricRow]]]) -> Report:
     with threadpool_limits(1):  # OpenMP/BLAS spin-waits made 2 threads ~20x slower than 1 on shared cores
-        for part in PARTS.values():
+        for part in parts.values():
             report.add(part(ctx))
     report.add([ctx.sample_row()] + overall_rows(report))
     return report
