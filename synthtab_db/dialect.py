@@ -68,6 +68,18 @@ class DropSynthesizer(exp.Expression):
     arg_types = {"this": True, "exists": False}
 
 
+class ShowPrivacyBudget(exp.Expression):
+    """SHOW PRIVACY BUDGET [FOR <table>]."""
+
+    arg_types = {"this": False}
+
+
+class SetPrivacyBudget(exp.Expression):
+    """SET PRIVACY BUDGET FOR <table> = <epsilon>."""
+
+    arg_types = {"this": True, "expression": True}
+
+
 def _position(token: Token | None) -> str:
     if token is None or token.token_type == TokenType.SENTINEL:
         return "at the end of the statement"
@@ -142,6 +154,24 @@ class SynthParser(DuckDB.Parser):
     def parse_drop(self) -> DropSynthesizer:
         exists = self._match_text_seq("IF", "EXISTS")
         node = DropSynthesizer(this=self.identifier("a synthesizer name after DROP SYNTHESIZER"), exists=exists)
+        self.parse_clauses(node, {})
+        return node
+
+    # -- SHOW / SET PRIVACY BUDGET -------------------------------------------------------
+    def parse_show_budget(self) -> ShowPrivacyBudget:
+        self.expect("BUDGET")
+        node = ShowPrivacyBudget()
+        if self._match_text_seq("FOR"):
+            node.set("this", self.table_name("table"))
+        self.parse_clauses(node, {})
+        return node
+
+    def parse_set_budget(self) -> SetPrivacyBudget:
+        self.expect("BUDGET", "FOR")
+        node = SetPrivacyBudget(this=self.table_name("table"))
+        if not self._match(TokenType.EQ):
+            self.fail("expected '=' and an epsilon after SET PRIVACY BUDGET FOR <table>")
+        node.set("expression", self.number("SET PRIVACY BUDGET"))
         self.parse_clauses(node, {})
         return node
 
@@ -224,6 +254,8 @@ STATEMENT_LEADS: dict[tuple[str, ...], Callable[[SynthParser], exp.Expression]] 
     ("EVALUATE", "SYNTHETIC"): SynthParser.parse_evaluate,
     ("SHOW", "SYNTHESIZERS"): SynthParser.parse_show,
     ("DROP", "SYNTHESIZER"): SynthParser.parse_drop,
+    ("SHOW", "PRIVACY"): SynthParser.parse_show_budget,
+    ("SET", "PRIVACY"): SynthParser.parse_set_budget,
 }
 
 

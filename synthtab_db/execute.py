@@ -12,18 +12,22 @@ from synthtab_db.dialect import (
     DropSynthesizer,
     EvaluateSynthetic,
     GenerateSynthetic,
+    SetPrivacyBudget,
+    ShowPrivacyBudget,
     ShowSynthesizers,
     TrainSynthesizer,
 )
 from synthtab_db.engine.run import run_generate
 from synthtab_db.engine.train import run_drop, run_show, run_train
 from synthtab_db.errors import SynthError
+from synthtab_db.privacy.budget import run_set_budget, run_show_budget
 from synthtab_db.statements import (
     EvaluateStatement,
     GenerateStatement,
     check_clauses,
     evaluate_statement,
     generate_statement,
+    literal_value,
     table_ref,
     train_statement,
 )
@@ -36,7 +40,21 @@ HANDLERS: dict[type[exp.Expression], Handler] = {
     ShowSynthesizers: lambda con, tree, progress: run_show(con),
     DropSynthesizer: lambda con, tree, progress: run_drop(con, tree.this.name, bool(tree.args.get("exists"))),
     EvaluateSynthetic: lambda con, tree, progress: _evaluate(con, tree),
+    ShowPrivacyBudget: lambda con, tree, progress: run_show_budget(con, _budget_table(con, tree.this)),
+    SetPrivacyBudget: lambda con, tree, progress: run_set_budget(
+        con, _budget_table(con, tree.this), literal_value(tree.expression)
+    ),
 }
+
+
+def _budget_table(con, node) -> str | None:
+    """The qualified name of an existing table (budgets are kept per source table)."""
+    if node is None:
+        return None
+    from synthtab_db import catalog
+    from synthtab_db.engine.run import _source_table, qualify
+
+    return str(_source_table(catalog.read_schema(con), qualify(con, table_ref(node))).ref)
 
 
 def _evaluate(con, tree):

@@ -40,6 +40,7 @@ class GenerateOptions(BaseModel):
     )
     sample_batch_size: int = Field(250_000, ge=100, le=10_000_000, description="rows sampled and checked per batch")
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    allow_non_private: bool = Field(False, description="run without DP on a table that has a privacy budget")
     rows: dict[str, int] = Field({}, description="per-table row counts for root tables, e.g. {'customers': 1000}")
     parents: dict[str, str] = Field(
         {},
@@ -98,6 +99,7 @@ class TrainStatement(BaseModel):
     source: TableRef
     using: str | None = None
     replace: bool = False
+    allow_non_private: bool = False
     model_options: dict[str, Any] = {}
 
 
@@ -205,13 +207,16 @@ def generate_statement(node: GenerateSynthetic) -> GenerateStatement:
 def train_statement(node: exp.Expression) -> TrainStatement:
     options = raw_options(node)
     replace = options.pop("replace", False)
-    if not isinstance(replace, bool):
-        raise SynthError(f"option 'replace' must be TRUE or FALSE, got {replace!r}")
+    allow_non_private = options.pop("allow_non_private", False)
+    for key, value in (("replace", replace), ("allow_non_private", allow_non_private)):
+        if not isinstance(value, bool):
+            raise SynthError(f"option {key!r} must be TRUE or FALSE, got {value!r}")
     return TrainStatement(
         name=node.this.name,
         source=table_ref(node.args["source"]),
         using=_name(node.args.get("using")),
         replace=replace,
+        allow_non_private=allow_non_private,
         model_options=options,
     )
 

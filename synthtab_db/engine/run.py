@@ -24,6 +24,7 @@ from synthtab_db.models import default_model, get_model
 from synthtab_db.planner.graph import parent_ref
 from synthtab_db.planner.plan import build_plan, close_under_parents
 from synthtab_db.planner.schema import ForeignKey, Schema, Table, TableRef
+from synthtab_db.privacy import budget
 from synthtab_db.statements import GenerateStatement, split_options
 
 RESULT_SCHEMA = pa.schema(
@@ -38,6 +39,10 @@ RESULT_SCHEMA = pa.schema(
         ("rejected", pa.map_(pa.string(), pa.int64())),
         ("children_ks", pa.map_(pa.string(), pa.float64())),
         ("note", pa.string()),
+        ("epsilon", pa.float64()),  # DP runs: spent on this table (its share of the statement's budget)
+        ("delta", pa.float64()),
+        ("noise_multiplier", pa.float64()),
+        ("max_grad_norm", pa.float64()),
     ]
 )
 
@@ -48,10 +53,12 @@ def run_generate(
     if statement.synthesizer:
         return _generate_from_synthesizer(con, statement, progress)
     model = get_model(statement.using or default_model())
+    budget.require_support(model, statement.model_options)
     statement = split_options(statement, getattr(model, "options_model", None))
     resolve_device(statement.options.device)
     schema = catalog.read_schema(con)
     jobs = _jobs(con, schema, statement, model)
+    budget.prepare_jobs(con, jobs, statement.options, statement.model_options, _count)
     if statement.options.target_quality is not None:
         from synthtab_db.engine.feedback import run_feedback  # noqa: PLC0415 (it imports this module)
 
@@ -283,7 +290,7 @@ def _refuse_existing_targets(con, jobs: list[TableJob], statement: GenerateState
 def _execute(con, jobs: list[TableJob], statement: GenerateStatement, progress) -> list[TableResult]:
     _prepare_targets(con, jobs, statement)
     seed = statement.options.seed
-    return [
+    results = [
         generate_table(
             con,
             job,
@@ -296,6 +303,8 @@ def _execute(con, jobs: list[TableJob], statement: GenerateStatement, progress) 
         )
         for i, job in enumerate(jobs)
     ]
+    budget.record_results(con, jobs, results, "GENERATE SYNTHETIC FROM")  # same transaction as the tables
+    return results
 
 
 def _prepare_targets(con, jobs: list[TableJob], statement: GenerateStatement) -> None:
@@ -338,6 +347,7 @@ def _result_table(results: list[TableResult]) -> pa.Table:
             "rejected": list(r.rejected.items()),
             "children_ks": [(k, round(v, 4)) for k, v in r.children_ks.items()],
             "note": r.note,
+            **budget.result_columns(r.privacy),
         }
         for r in results
     ]

@@ -31,6 +31,7 @@ from synthtab_db.engine.targets import table_expr
 from synthtab_db.errors import SynthError
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.planner.schema import ForeignKey, Schema, Table, TableRef
+from synthtab_db.privacy.budget import privacy_report
 
 SLOT = "__slot"
 ProgressFn = Callable[[str, int, int], None]
@@ -66,6 +67,7 @@ class TableResult:
     rejected: dict[str, int] = field(default_factory=dict)
     children_ks: dict[str, float] = field(default_factory=dict)  # FK -> KS of children-per-parent, real vs synthetic
     note: str | None = None
+    privacy: dict | None = None  # a DP run: epsilon, delta spent, noise_multiplier, max_grad_norm
 
 
 def _sql(ref: TableRef) -> str:
@@ -252,6 +254,7 @@ def generate_table(
         rounds,
         run.rejected,
         children_ks=_children_ks(con, run),
+        privacy=privacy_report(learned.model),
         note=job.note,
     )
 

@@ -10,10 +10,11 @@ import pyarrow as pa
 from synthtab_db import catalog, store
 from synthtab_db.device import resolve_device
 from synthtab_db.engine.learn import dumps, epoch_callback, learn_table, learned_state
-from synthtab_db.engine.run import _in_transaction, _source_table, qualify
+from synthtab_db.engine.run import _count, _in_transaction, _source_table, qualify
 from synthtab_db.errors import SynthError
 from synthtab_db.models import default_model, get_model
 from synthtab_db.planner.graph import parent_ref
+from synthtab_db.privacy import budget
 from synthtab_db.statements import TrainStatement, validate_options
 from synthtab_db.udfs.synthesizer_functions import drop_table_function, register_table_function
 
@@ -30,6 +31,7 @@ def _model_options(model, raw: dict) -> dict:
 
 def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progress=None) -> pa.Table:
     model = get_model(statement.using or default_model())
+    budget.require_support(model, statement.model_options)
     options = _model_options(model, statement.model_options)
     resolve_device(statement.model_options.get("device", "auto"))
     if store.synthesizer_exists(con, statement.name) and not statement.replace:
@@ -39,25 +41,25 @@ def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progres
     schema = catalog.read_schema(con)
     table = _source_table(schema, qualify(con, statement.source))
     parents = {fk.columns: parent_ref(schema, fk) for fk in table.foreign_keys if not table.is_self_reference(fk)}
+    (request,) = budget.split(options.get("epsilon"), options.get("delta"), [(str(table.ref), _count(con, table.ref))])
+    budget.check(con, [request], statement.allow_non_private)
+    if request.epsilon is not None:
+        options = {**options, "delta": request.delta}
     started = time.perf_counter()
     learned = learn_table(
         con, table, table.ref, parents, model, options, on_epoch=epoch_callback(progress, str(table.ref))
     )
     weights = learned.model.to_bytes()
-    _in_transaction(
-        con,
-        lambda: store.save_synthesizer(
-            con,
-            statement.name,
-            str(table.ref),
-            model.name,
-            options,
-            dumps(learned_state(learned)),
-            weights,
-            options.get("seed"),
-            learned.source_rows,
-        ),
-    )
+    spent = budget.privacy_report(learned.model)
+
+    def save() -> None:
+        store.save_synthesizer(con, statement.name, str(table.ref), model.name, options,
+                               dumps(learned_state(learned)), weights, options.get("seed"), learned.source_rows)
+        if spent is not None:  # the ledger entry lands with the synthesizer, or neither does
+            budget.record(con, str(table.ref), spent, f"TRAIN SYNTHESIZER {statement.name} ON {table.ref} USING "
+                          f"{model.name}", budget.uuid.uuid4().hex)
+
+    _in_transaction(con, save)
     register_table_function(con, statement.name)
     return pa.table(
         {
@@ -67,6 +69,7 @@ def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progres
             "rows": [learned.source_rows],
             "seconds": [round(time.perf_counter() - started, 3)],
             "bytes": [len(weights)],
+            **{k: pa.array([v], pa.float64()) for k, v in budget.result_columns(spent).items()},
         }
     )
 

@@ -25,10 +25,13 @@ from pydantic import Field
 
 from synthtab_db.errors import SynthError
 from synthtab_db.models.base import Synthesizer
+from synthtab_db.models.copula_private import fit_private
 from synthtab_db.models.options import ModelOptions
 from synthtab_db.models.registry import register
 from synthtab_db.models.serialize import json_default
 from synthtab_db.planner.schema import Column, Table
+from synthtab_db.privacy.options import PrivacyOptions
+from synthtab_db.privacy.plan import private_plan
 from synthtab_db.transforms import (
     CategoryIntervals,
     ColumnTransform,
@@ -68,7 +71,7 @@ class _ColumnCodec:
         return self.transform.reverse(main, rng, mask)
 
 
-class CopulaOptions(ModelOptions):
+class CopulaOptions(ModelOptions, PrivacyOptions):
     """WITH options of USING copula (seed comes from the statement's common options)."""
 
     shrinkage: float = Field(0.01, ge=0.0, le=1.0, description="pull of the correlations toward independence")
@@ -92,8 +95,12 @@ class GaussianCopula(Synthesizer):
         self.columns = [table.column(name) for name in data.column_names]
         bounds = column_bounds(table)
         rng = np.random.default_rng(self._seed())
-        self.codecs = [self._codec(data.column(c.name), c, bounds[c.name]) for c in self.columns]
-        corr = self._latent_correlation(data, rng) if data.num_rows > 1 else np.eye(self._width())
+        self.privacy = private_plan(self.options, data.num_rows) if data.num_rows > 1 else None
+        if self.privacy is not None:  # noisy statistics only: models/copula_private.py
+            corr, _ = fit_private(self, data, table, self.privacy)
+        else:
+            self.codecs = [self._codec(data.column(c.name), c, bounds[c.name]) for c in self.columns]
+            corr = self._latent_correlation(data, rng) if data.num_rows > 1 else np.eye(self._width())
         self.factor = _cholesky(corr, self._shrinkage())
         return self
 

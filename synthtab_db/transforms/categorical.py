@@ -17,8 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synthtab_db.planner.schema import Kind
+from synthtab_db.planner.schema import Column, Kind
 from synthtab_db.transforms.base import ColumnTransform, as_array
+from synthtab_db.transforms.bounds import Bounds
 from synthtab_db.transforms.codecs import arrow_type
 from synthtab_db.transforms.schema_only import schema_values
 from synthtab_db.transforms.state import arrow_from_numpy, arrow_to_numpy
@@ -49,12 +50,23 @@ class CategoricalTransform(ColumnTransform):
         ranks = np.arange(counts.size)
         return (ranks < int(self.options["max_categories"])) & (counts >= min_count)
 
+    @classmethod
+    def from_counts(cls, column: Column, bounds: Bounds, labels: pa.Array, counts: np.ndarray,
+                    rare_mass: float, **options: Any) -> "CategoricalTransform":
+        """Built from released counts, never from rows (differential privacy): the rare bucket
+        has a mass but no values, so it always reverses to protected values."""
+        transform = cls(**{**options, "protect_rare": True})
+        transform.column, transform.bounds, transform.schema_only = column, bounds, False
+        transform._set_categories(labels, np.asarray(counts, dtype=np.float64), labels[:0], np.zeros(0),
+                                  bucket=rare_mass)
+        return transform
+
     def _set_categories(self, kept: pa.Array, kept_counts: np.ndarray,
-                        rare: pa.Array, rare_counts: np.ndarray) -> None:
+                        rare: pa.Array, rare_counts: np.ndarray, bucket: float | None = None) -> None:
         """Codes for the kept labels plus the bucket, all sorted by frequency."""
         limit = int(self.options["max_rare_values"])
         self.rare_values, self.rare_counts = rare[:limit], rare_counts[:limit]
-        bucket = float(rare_counts.sum())
+        bucket = float(rare_counts.sum()) if bucket is None else float(bucket)
         counts = np.concatenate([kept_counts, [bucket] if bucket else []]).astype(np.float64)
         order = np.argsort(-counts, kind="stable")
         self.counts = counts[order]

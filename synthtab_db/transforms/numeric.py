@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from synthtab_db.planner.schema import Kind
+from synthtab_db.planner.schema import Column, Kind
 from synthtab_db.transforms.base import ColumnTransform, as_array
+from synthtab_db.transforms.bounds import Bounds
 from synthtab_db.transforms.codecs import NUMBER_CODECS, NumberCodec, NumberDomain, number_domain
 from synthtab_db.transforms.normal import CategoryIntervals, ndtri
 
@@ -43,6 +44,18 @@ class QuantileTransform(ColumnTransform):
         distinct, counts = np.unique(numbers, return_counts=True)
         discrete = distinct.size <= limit and 2 * distinct.size <= numbers.size
         self._set_grid(_DiscreteGrid(distinct, counts) if discrete else _ContinuousGrid(numbers, limit))
+
+    @classmethod
+    def from_release(cls, column: Column, bounds: Bounds, values: np.ndarray, counts: np.ndarray | None,
+                     **options: object) -> "QuantileTransform":
+        """Built from released statistics, never from rows (differential privacy): sorted
+        ``values`` with their ``counts`` (a discrete grid), or quantiles (``counts`` None)."""
+        transform = cls(**options)
+        transform.column, transform.bounds, transform.schema_only = column, bounds, False
+        values = np.asarray(values, dtype=np.float64)
+        grid = _DiscreteGrid(values, np.asarray(counts)) if counts is not None else _ContinuousGrid(values, values.size)
+        transform._set_grid(grid)
+        return transform
 
     def _set_grid(self, grid: "_ContinuousGrid | _DiscreteGrid") -> None:
         self.grid = grid

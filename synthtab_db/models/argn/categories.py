@@ -34,6 +34,11 @@ class CategoryEncoder:
         transform = CategoricalTransform(**options).fit(values, column, bounds)
         return cls(column, transform, NullIndicator.fit(values, column))
 
+    @classmethod
+    def from_release(cls, column: Column, release, options: dict[str, Any]) -> "CategoryEncoder":
+        """From DP-released statistics (``privacy.columns.ColumnRelease``)."""
+        return cls(column, release.transform, release.nulls)
+
     def encode(self, values: pa.ChunkedArray, rng: np.random.Generator) -> np.ndarray:
         codes = self.transform.forward(values, rng)
         return np.where(codes < 0, self.size, codes)

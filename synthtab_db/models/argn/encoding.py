@@ -36,8 +36,11 @@ class TableEncoding:
         self.columns, self.encoders = columns, encoders
 
     @classmethod
-    def fit(cls, data: pa.Table, table: Table, options: dict[str, Any]) -> "TableEncoding":
+    def fit(cls, data: pa.Table, table: Table, options: dict[str, Any], released: dict | None = None) -> "TableEncoding":
+        """``released``: DP column statistics by name (``privacy.columns``), used instead of the rows."""
         columns = [table.column(name) for name in data.column_names]
+        if released is not None:
+            return cls(columns, [encoder_class(c).from_release(c, released[c.name], options) for c in columns])
         bounds = column_bounds(table)
         encoders = [encoder_class(c).fit(data.column(c.name), c, bounds[c.name], options) for c in columns]
         return cls(columns, encoders)

@@ -45,6 +45,8 @@ from synthtab_db.models.argn.training import Fit, train
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.models.registry import register
 from synthtab_db.planner.schema import Table
+from synthtab_db.privacy.columns import release_columns
+from synthtab_db.privacy.plan import noise_seed, private_plan
 from synthtab_db.transforms import arrow_type
 
 _TRANSFORM_OPTIONS = ("max_categories", "min_count", "protect_rare", "rare_token", "max_bins")
@@ -67,12 +69,16 @@ class ArgnSynthesizer(Synthesizer):
         self.on_epoch = progress
         self.network: ArgnNetwork | None = None
         self.fit_report = Fit()
+        self.privacy = None  # a PrivacyPlan after a DP fit: what it spent
 
     # -- learning -----------------------------------------------------------------------
     def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None) -> "ArgnSynthesizer":
         device = torch.device(resolve_device(self.settings.device))
         self.table = table
-        self.encoding = TableEncoding.fit(data, table, self._transform_options())
+        self.privacy = private_plan(self.settings, data.num_rows)
+        released = None if self.privacy is None else release_columns(
+            data, table, self._transform_options(), self.privacy, np.random.default_rng(noise_seed(self.settings)))
+        self.encoding = TableEncoding.fit(data, table, self._transform_options(), released)
         self.order = fixed_order(len(self.encoding.columns))
         self.network, self.fit_report = None, Fit()
         if data.num_rows and self.encoding.columns:
@@ -87,8 +93,15 @@ class ArgnSynthesizer(Synthesizer):
             network = ArgnNetwork(self.encoding.vocabulary, self.settings.embedding_dim,
                                   self.settings.hidden_dim).to(device)
             generator = torch.Generator(device=device).manual_seed(self._seed())
-            self.fit_report = train(network, tokens, order_keys(self.order, device), self.settings,
-                                    generator, self.on_epoch)
+            if self.privacy is not None:
+                from synthtab_db.models.argn.private_training import train_private  # needs opacus
+
+                noise = torch.Generator(device=device).manual_seed(noise_seed(self.settings))
+                self.fit_report = train_private(network, tokens, order_keys(self.order, device), self.settings,
+                                                generator, self.privacy, self.on_epoch, noise)
+            else:
+                self.fit_report = train(network, tokens, order_keys(self.order, device), self.settings,
+                                        generator, self.on_epoch)
         return network
 
     # -- sampling -----------------------------------------------------------------------

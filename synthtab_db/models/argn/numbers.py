@@ -52,6 +52,13 @@ class NumberEncoder:
         bins = int(np.clip(present // 20, 2, options["max_bins"]))
         return cls(column, transform, NullIndicator.fit(values, column), _edges(transform, bins))
 
+    @classmethod
+    def from_release(cls, column: Column, release, options: dict[str, Any]) -> "NumberEncoder":
+        """From DP-released statistics (``privacy.columns.ColumnRelease``): the bin count follows
+        the released count of values, not the rows."""
+        bins = int(np.clip(release.present // 20, 2, options["max_bins"]))
+        return cls(column, release.transform, release.nulls, _edges(release.transform, bins))
+
     def encode(self, values: pa.ChunkedArray, rng: np.random.Generator) -> np.ndarray:
         array = as_array(values)
         valid = array.is_valid().to_numpy(zero_copy_only=False)

@@ -8,9 +8,10 @@ from pydantic import Field, ValidationError
 
 from synthtab_db.errors import SynthError
 from synthtab_db.models.options import TorchOptions
+from synthtab_db.privacy.options import PrivacyOptions
 
 
-class ArgnOptions(TorchOptions):
+class ArgnOptions(TorchOptions, PrivacyOptions):
     """Training budget, network size and the shared category settings.
 
     ``max_seconds`` bounds the wall clock as well as ``epochs``: the engine runs

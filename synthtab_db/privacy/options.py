@@ -1,0 +1,17 @@
+"""The WITH options that turn on differential privacy, shared by every model that supports it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class PrivacyOptions(BaseModel):
+    """``epsilon`` set = a DP run; ``delta`` defaults to 1/(10 n) (below 1/n)."""
+
+    epsilon: float | None = Field(None, gt=0, le=1000, description="differential privacy budget of this run")
+    delta: float | None = Field(None, gt=0, lt=1, description="DP delta; default 1/(10 n)")
+    max_grad_norm: float = Field(1.0, gt=0, description="DP-SGD per-row gradient clipping bound")
+
+
+def is_private(options) -> bool:
+    return getattr(options, "epsilon", None) is not None
