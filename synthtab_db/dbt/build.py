@@ -75,29 +75,37 @@ def build_synthetic(con: duckdb.DuckDBPyConnection, spec: SyntheticSpec) -> dict
     model = get_model(spec.using or default_model()).name
     train_options, generate_options = split_options(spec)
     staged = stage(con, spec)
-    relation, name = f"{spec.schema_}.{spec.identifier}", synthesizer_name(spec)
-    trained_print = fingerprint(con, staged.ref, {"model": model, **train_options})
-    reused = not spec.full_refresh and trained_on(con, relation) == trained_print
-    statements = []
-    if not reused:
-        statements.append(f"TRAIN SYNTHESIZER {_ident(name)} ON {_sql(staged.ref)} USING {model}")
-        statements[-1] += _with({"replace": True, **train_options})
-        _run(con, statements[-1])
-        remember(con, relation, name, trained_print)
+    name = synthesizer_name(spec)
+    train = _train_unless_current(con, spec, staged, model, train_options)
     target = TableRef(schema=spec.schema_, name=spec.identifier)
+    statements = [train] if train else []
     statements.append(_generate_sql(name, staged, spec, generate_options, _new(target)))
     result = _generate_beside(con, staged, target, statements[-1])
     return {
         "model": spec.model,
-        "relation": relation,
+        "relation": str(target),
         "synthesizer": name,
         "using": model,
-        "reused": reused,
+        "reused": train is None,
         "rows": result["rows"],
         "rejected_rows": result["rejected_rows"],
         "seconds": round(time.perf_counter() - started, 3),
         "statements": statements,
     }
+
+
+def _train_unless_current(con, spec: SyntheticSpec, staged: Staged, model: str, options: dict) -> str | None:
+    """TRAIN the model's synthesizer unless the stored one learned from the same data,
+    constraints and options (``--full-refresh`` retrains); returns the statement run."""
+    relation, name = f"{spec.schema_}.{spec.identifier}", synthesizer_name(spec)
+    trained_print = fingerprint(con, staged.ref, {"model": model, **options})
+    if not spec.full_refresh and trained_on(con, relation) == trained_print:
+        return None
+    statement = f"TRAIN SYNTHESIZER {_ident(name)} ON {_sql(staged.ref)} USING {model}"
+    statement += _with({"replace": True, **options})
+    _run(con, statement)
+    remember(con, relation, name, trained_print)
+    return statement
 
 
 def _new(target: TableRef) -> TableRef:
