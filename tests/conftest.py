@@ -33,3 +33,18 @@ def con():
 @pytest.fixture
 def adult_path():
     return dataset("adult") / "adult.csv"
+
+
+# -- PostgreSQL (issue 7): the real server on this machine, or a clear skip ----------
+POSTGRES_DSN = os.environ.get("SYNTHTAB_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres dbname=test")
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn():
+    """DSN of the real PostgreSQL the postgres/proxy tests use; they skip, saying why, without it."""
+    psycopg = pytest.importorskip("psycopg", reason="psycopg not installed: pip install 'synthtab-db[postgres]'")
+    try:
+        psycopg.connect(POSTGRES_DSN, connect_timeout=3).close()
+    except psycopg.Error as err:
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_DSN!r} (start it, or set SYNTHTAB_TEST_POSTGRES): {err}")
+    return POSTGRES_DSN

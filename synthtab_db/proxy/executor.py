@@ -33,12 +33,14 @@ class Executor:
         self.cursors: dict[str, Outcome] = {}
         self.live: Outcome | None = None
         self.on_deallocate = lambda name: None
+        self.params: list[Any] | None = None
 
     # -- entry --------------------------------------------------------------------
     def run(self, sql: str, params: list[Any] | None = None) -> Outcome:
         if self.tx.status == FAILED and not ends_transaction(sql):
             self.tx.before_plain_statement()  # raises 25P02
         command = match_command(sql)
+        self.params = params  # DECLARE … CURSOR FOR <query with $n> binds them
         if command is not None:
             outcome = command[0](self, command[1])
             if outcome is not None:
@@ -133,7 +135,7 @@ class Executor:
             raise PgError("42P03", f'cursor "{key}" already exists')
         if self.tx.status == "I" and not hold:
             raise PgError("25P01", "DECLARE CURSOR can only be used in transaction blocks")
-        outcome = self.run(query)
+        outcome = self.run(query, self.params)
         if not outcome.returns_rows:
             raise PgError("42P11", "cursor can only scan a query that returns rows")
         outcome.materialize()
