@@ -62,6 +62,18 @@ class ForeignKeySampler:
         return rng.random(n) < self.null_rate
 
 
+def orphaned_rows(con: duckdb.DuckDBPyConnection, source: TableRef, parent: TableRef, fk: ForeignKey) -> int:
+    """Source rows whose (non-NULL) key matches no parent row: possible where the FK is not
+    enforced (a schema from DDL, a Postgres FK NOT VALID).  Never copied: keys come from parents."""
+    on = " AND ".join(f"p.{quote(r)} = c.{quote(f)}" for f, r in zip(fk.columns, fk.ref_columns))
+    present = " AND ".join(f"c.{quote(f)} IS NOT NULL" for f in fk.columns)
+    return int(first_row(
+        con,
+        f"SELECT count(*) FROM {_sql_ref(source)} c WHERE {present} "
+        f"AND NOT EXISTS (SELECT 1 FROM {_sql_ref(parent)} p WHERE {on})",
+    )[0])
+
+
 def learned_null_rate(con: duckdb.DuckDBPyConnection, source: TableRef, fk: ForeignKey) -> float:
     any_null = " OR ".join(f"{quote(c)} IS NULL" for c in fk.columns)
     value = first_row(con, f"SELECT avg(CASE WHEN {any_null} THEN 1.0 ELSE 0.0 END) FROM {_sql_ref(source)}")[0]
@@ -87,6 +99,11 @@ def slots_for_main(
     """Parent row index of every child row (NO_PARENT: a NULL key): the learned counts
     per generated parent, or ``rows`` rows spread by those counts."""
     weights = sampler.weights_for(parents, rng)
+    if rows is None and weights.sum() == 0 and sampler.counts.sum() > 0 and parents.num_rows:
+        # a few parents (SCALE 0.1 of a small table) all drew "no children": the table would come
+        # out empty and its own children would have no parent; keep the expected total, at least 1
+        rows = max(1, int(round(sampler.counts.mean() * parents.num_rows)))
+        weights = np.ones(parents.num_rows)
     if rows is None:
         slots = np.repeat(np.arange(parents.num_rows), weights.astype(np.int64))
         return np.concatenate([slots, np.full(sampler.null_rows(parents.num_rows, rng), NO_PARENT)])

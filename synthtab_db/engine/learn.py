@@ -40,6 +40,7 @@ class Learned:
     sequence: SequenceModel | None = None
     context: ContextSpec | None = None
     inherited: list[InheritedKey] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the result should tell (orphaned source keys)
 
     def fk(self, columns: tuple[str, ...]) -> ForeignKey:
         return next(fk for fk in self.table.foreign_keys if fk.columns == columns)
@@ -114,6 +115,13 @@ def learn_table(
     if context is not None:
         near = [(c.source, c.column) for c in context.at_depth(1)]
         samplers[main].strata = learn_main_strata(con, source, parent_sources[main], main_fk, near)
+    notes = []
+    for fk in table.foreign_keys:
+        if fk.columns in parent_sources:
+            orphans = fks.orphaned_rows(con, source, parent_sources[fk.columns], fk)
+            if orphans:
+                notes.append(f"{orphans} source rows of {table.name}({', '.join(fk.columns)}) reference no "
+                             f"{fk.ref_table.name} row: orphaned keys, not copied")
     return Learned(
         table=table,
         model=fitted,
@@ -132,6 +140,7 @@ def learn_table(
         else SequenceModel.learn(con, source, main_fk, sequence_col, table.column(sequence_col).type.kind),
         context=context,
         inherited=learn_inherited(con, schema, table, source, main_fk, parent_sources),
+        notes=notes,
     )
 
 

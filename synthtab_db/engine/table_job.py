@@ -142,7 +142,10 @@ class TableRun:
         so a rejected row is regenerated for the same parent and the same time."""
         job = self.job
         if self.main is None:
-            return (job.rows if job.rows is not None else int(round(self.source_rows * job.scale))), None
+            if job.rows is not None:
+                return job.rows, None
+            # a small lookup table scaled down still keeps one row: its children need a parent
+            return (max(1, int(round(self.source_rows * job.scale))) if self.source_rows else 0), None
         sampler = self.samplers[self.main.columns]
         self.parent_of_row = fks.slots_for_main(sampler, self.parent_rows[self.main.columns], job.rows, self.rng)
         if self.learned.sequence is not None:
@@ -255,7 +258,7 @@ def generate_table(
         run.rejected,
         children_ks=_children_ks(con, run),
         privacy=privacy_report(learned.model),
-        note=job.note,
+        note="; ".join([n for n in [job.note, *learned.notes] if n]) or None,
     )
 
 

@@ -47,7 +47,8 @@ def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progres
         options = {**options, "delta": request.delta}
     started = time.perf_counter()
     learned = learn_table(
-        con, table, table.ref, parents, model, options, on_epoch=epoch_callback(progress, str(table.ref))
+        con, table, table.ref, parents, model, options, on_epoch=epoch_callback(progress, str(table.ref)),
+        schema=schema,
     )
     weights = learned.model.to_bytes()
     spent = budget.privacy_report(learned.model)

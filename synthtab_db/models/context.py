@@ -163,11 +163,13 @@ def match_context(
     context: pa.Table,
     data_names: list[str],
     seed: int | None,
-    rounds: int = 3,
+    rounds: int = 5,
 ) -> pa.Table:
     """Rows of ``data_names`` for each row of ``context``: joint samples whose context
-    lands in the requested row's cell (finest cells first); rows left unmatched after
-    ``rounds`` draws take any remaining candidate."""
+    lands in the requested row's cell (finest cells first).  Each round draws more
+    candidates per pending row (2, 4, 8, ...), so contexts the model makes rarely
+    than asked still find theirs; rows left unmatched after ``rounds`` take any
+    remaining candidate."""
     n = context.num_rows
     rng = np.random.default_rng(seed)
     chosen: list[tuple[np.ndarray, pa.Table]] = []  # (requested rows, their data)
@@ -175,7 +177,7 @@ def match_context(
     for attempt in range(rounds):
         if not pending.size:
             break
-        candidates = sample_joint(max(2 * pending.size, 64), int(rng.integers(2**62)))
+        candidates = sample_joint(max(2 ** (attempt + 1) * pending.size, 64), int(rng.integers(2**62)))
         used = np.zeros(candidates.num_rows, dtype=bool)
         for level in range(len(cells.names), -1, -1):
             if not pending.size:
