@@ -68,16 +68,28 @@ class Executor:
         return self._outcome(sql)
 
     def _execute(self, sql: str, params: list[Any] | None) -> None:
+        """Parse first: inside a transaction a failed statement would abort it, so a
+        text DuckDB can't parse is translated before it runs; a bind error is retried
+        translated only outside a transaction."""
+        if not self._parses(sql):
+            sql = translate.translate(sql) or sql
         try:
             self._call(sql, params)
         except _RETRYABLE as err:
-            translated = translate.translate(sql)
+            translated = None if self.tx.duckdb_open else translate.translate(sql)
             if translated is None or translated.strip() == sql.strip():
                 raise
             try:
                 self._call(translated, params)
             except duckdb.Error:
                 raise err from None
+
+    def _parses(self, sql: str) -> bool:
+        try:
+            self.cursor.extract_statements(sql)
+        except duckdb.ParserException:
+            return False
+        return True
 
     def _call(self, sql: str, params: list[Any] | None) -> None:
         if params:

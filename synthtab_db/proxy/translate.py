@@ -25,7 +25,7 @@ def translate(sql: str) -> str | None:
     if len(trees) != 1 or trees[0] is None:
         return None
     try:
-        return trees[0].sql(dialect="duckdb")
+        return trees[0].sql(dialect="duckdb", identify=True)  # a PostgreSQL non-keyword may be a DuckDB keyword
     except SqlglotError:
         return None
 
