@@ -112,6 +112,7 @@ def test_a_bad_target_quality_is_refused_and_changes_nothing(adult, value):
     [
         ("GENERATE SYNTHETIC FROM DATABASE main INTO SCHEMA s WITH (target_quality = 0.9)", "not FROM DATABASE"),
         ("GENERATE SYNTHETIC FROM (adult) INTO SCHEMA s WITH (target_quality = 0.9)", "not FROM DATABASE"),
+        ("GENERATE SYNTHETIC FROM SYNTHESIZER nosuch INTO s WITH (target_quality = 0.9)", "FROM SYNTHESIZER"),
         ("GENERATE SYNTHETIC FROM adult INTO adult2 WITH (target_quality = 0.9, append = true)", "does not append"),
     ],
 )
@@ -241,3 +242,11 @@ def test_the_holdout_is_a_seeded_fifth_disjoint_from_the_rows_learned():
     assert len(holdout) == 200 and len(fit) == 800
     assert not set(fit) & set(holdout) and set(fit) | set(holdout) == set(range(1000))
     assert (holdout_split(1000, seed=7)[1] == holdout).all() and not (holdout_split(1000, seed=8)[1] == holdout).all()
+
+
+def test_a_table_of_keys_only_has_nothing_to_score_and_stops(con):
+    con.execute("CREATE TABLE ids (id INTEGER PRIMARY KEY); INSERT INTO ids SELECT range FROM range(200)")
+    row = _result(con, "GENERATE SYNTHETIC FROM ids INTO out WITH (target_quality = 0.9, max_rounds = 3)")
+    assert row["quality_rounds"] == [None] and row["kept_round"] == 1
+    assert "no learned column to score" in row["note"]
+    assert con.execute("SELECT count(DISTINCT id) FROM out").fetchone() == (200,)

@@ -188,7 +188,10 @@ class _Loop:
     def _next(self, last: Round) -> Round | None:
         """The next round, or None with the reason the loop stops."""
         target = self.options.target_quality
-        if last.score is not None and last.score >= target:
+        if last.score is None:
+            self.stopped = f"no learned column to score (only keys): stopped after round {last.number}"
+            return None
+        if last.score >= target:
             self.stopped = f"target {target:g} reached in round {last.number}"
             return None
         if last.number >= self.options.quality_rounds():
