@@ -250,3 +250,11 @@ def test_a_table_of_keys_only_has_nothing_to_score_and_stops(con):
     assert row["quality_rounds"] == [None] and row["kept_round"] == 1
     assert "no learned column to score" in row["note"]
     assert con.execute("SELECT count(DISTINCT id) FROM out").fetchone() == (200,)
+
+
+def test_a_source_too_small_to_hold_rows_out_is_refused(adult):
+    adult.execute("CREATE TABLE tiny AS SELECT * FROM adult LIMIT 60")
+    before = _tables(adult)
+    with pytest.raises(synthtab_db.SynthError, match=r"leaves 12 holdout rows.*needs 20 \(a source of at least 100"):
+        adult.execute("GENERATE SYNTHETIC FROM tiny INTO out WITH (target_quality = 0.9)")
+    assert _tables(adult) == before

@@ -107,9 +107,10 @@ def split_source(con, table: Table, source: TableRef, seed: int, where: str | No
         run_sql(con, f"DELETE FROM {table_expr(holdout).sql('duckdb')} WHERE NOT coalesce(({where}), FALSE)")
     kept = first_row(con, f"SELECT count(*) FROM {table_expr(holdout).sql('duckdb')}")[0]
     if kept < MIN_HOLDOUT_ROWS:
+        matching = " matching the WHERE" if where else f" (a source of at least {MIN_HOLDOUT_ROWS * 5} rows)"
         raise SynthError(
-            f"target_quality: source table {source} leaves {kept} holdout rows{' matching the WHERE' if where else ''} "
-            f"to score against (needs {MIN_HOLDOUT_ROWS}: a source of at least {MIN_HOLDOUT_ROWS * 5} rows)"
+            f"target_quality: source table {source} leaves {kept} holdout rows to score against; "
+            f"it needs {MIN_HOLDOUT_ROWS}{matching}"
         )
     return fit, holdout
 
