@@ -53,6 +53,7 @@ from synthtab_db.transforms import arrow_type
 
 _CODEC_OPTIONS = ("max_categories", "min_count", "protect_rare", "rare_token", "max_bins", "text_vocabulary")
 MAX_ROUNDS = 20  # draws of the missing rows before sample() gives up
+EMPTY_ROUNDS = 3  # ... or this many draws in a row that kept nothing
 CPU_BATCH, CUDA_BATCH = 2048, 16384  # rows decoded together (the KV cache grows with them)
 
 
@@ -113,7 +114,7 @@ class GptSynthesizer(Synthesizer):
 
     def _positions(self, row_width: int) -> int:
         """Longest sequence: the prompt's k real rows, then a row whose texts may run to the limit."""
-        longest_row = sum(1 if e is not None else self.settings.max_text_tokens + 2 for e in self.codec.encoders)
+        longest_row = sum(1 if e is not None else self.settings.max_text_tokens + 3 for e in self.codec.encoders)
         return 2 + self.settings.retrieve * (row_width + 1) + max(longest_row, row_width)
 
     def _network(self, positions: int, tokens: int):
@@ -146,12 +147,12 @@ class GptSynthesizer(Synthesizer):
         seeds, parts, have, rate = np.random.SeedSequence(seed), [], 0, 1.0
         with cpu_threads(device):
             for _ in range(MAX_ROUNDS):
-                if have >= n:
+                if have >= n or len(parts) >= EMPTY_ROUNDS and not any(p.num_rows for p in parts[-EMPTY_ROUNDS:]):
                     break
-                want = min(math.ceil((n - have) / rate * 1.1) + 8, 50 * n + 100)
+                want = min(math.ceil((n - have) / rate * 1.1) + 8, 20 * n + 100)
                 part = self._round(want, found, seeds.spawn(1)[0], device)
                 parts.append(part)
-                have, rate = have + part.num_rows, max(part.num_rows / want, 0.02)
+                have, rate = have + part.num_rows, max(part.num_rows / want, 0.05)
         if have < n:
             raise SynthError(f"gpt produced only {have} acceptable rows of {n} in {MAX_ROUNDS} rounds "
                              f"({self.malformed_rows} malformed, {self.memorized_rows} copies of training texts "
@@ -210,7 +211,8 @@ class GptSynthesizer(Synthesizer):
                 continue
             values = self.codec.decode_text(j, [parsed.texts[j][r] for r in keep], parsed.nulls[j][keep])
             clean &= _clean_text(values, column.type.length)
-            copied |= self.guard.copies(values.fill_null("").to_pylist())
+            if j not in found.texts:  # a text the WHERE asks for is the user's, not a leak
+                copied |= self.guard.copies(values.fill_null("").to_pylist())
             wanted &= passes(values, found.filters[j]) if j in found.filters else True
             columns[column.name] = values
         self.malformed_rows += int((~parsed.ok).sum() + (~clean).sum())

@@ -23,7 +23,7 @@ class GptOptions(TorchOptions):
     n_head: int | None = Field(None, ge=1, le=64, description="attention heads (must divide n_embd)")
     max_bins: int = Field(100, ge=2, le=1000, description="quantile bins (tokens) of a numeric or date column")
     max_categories: int = Field(1000, ge=2, description="categories kept per column; the rest are pooled")
-    text_vocabulary: int = Field(2000, ge=300, le=50_000, description="BPE vocabulary for free-text columns")
+    text_vocabulary: int = Field(800, ge=300, le=50_000, description="BPE vocabulary for free-text columns")
     max_text_tokens: int = Field(48, ge=4, le=512, description="a longer generated text is malformed")
     memorization_tokens: int = Field(3, ge=0, description="a generated text of more tokens than this that "
                                      "equals a training value is rejected ...")

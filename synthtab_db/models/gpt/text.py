@@ -27,6 +27,7 @@ from synthtab_db.transforms import as_array
 MIN_DISTINCT = 20  # fewer distinct values: a category column
 MIN_DISTINCT_SHARE = 0.3  # distinct / non-null values at least this: too many for categories
 MIN_SPACED_SHARE = 0.3  # share of values with whitespace: text, not an ID or a code
+BYTES = 256  # the byte-level alphabet every BPE vocabulary starts from
 
 
 def is_free_text(values: pa.ChunkedArray, column: Column) -> bool:
@@ -50,6 +51,10 @@ class TextTokenizer:
 
     @classmethod
     def fit(cls, texts: list[str], vocabulary: int) -> "TextTokenizer":
+        """At most ``vocabulary`` pieces, and fewer on little text: merges beyond about half the
+        distinct words would make whole rare values single tokens, which the model can only copy."""
+        words = len({w for t in texts for w in t.split()})
+        vocabulary = min(vocabulary, BYTES + max(words // 2, 44))
         tokenizer = Tokenizer(models.BPE())
         tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tokenizer.decoder = decoders.ByteLevel()
