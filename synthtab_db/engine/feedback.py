@@ -162,15 +162,28 @@ class _Loop:
 
     def _play(self, current: Round, fit: TableRef, holdout: TableRef, rows: int) -> None:
         """Fit on ``fit``, generate into the round's own table, score against ``holdout``."""
+        current.table = TableRef(
+            name=f"__synthtab_round{current.number}_{uuid.uuid4().hex[:8]}", schema=self.job.target.schema
+        )
+        current.result = self._generate(current, fit, rows)
+        options = self.EvaluateOptions(seed=self.seed)
+        current.report = self.fidelity_report(
+            self.con, current.table, holdout, options, exclude=_key_columns(self.job.table)
+        )
+        current.score = current.report.value("fidelity_score")
+        self.rounds.append(current)
+        self._drop_worse()
+
+    def _generate(self, current: Round, fit: TableRef, rows: int) -> TableResult:
+        """The engine's own table generation, with the round's source, target and options."""
         from synthtab_db.engine.run import _declared_parent  # noqa: PLC0415
 
-        target = TableRef(name=f"__synthtab_round{current.number}_{uuid.uuid4().hex[:8]}", schema=self.job.target.schema)
         job = dataclasses.replace(
-            self.job, source=fit, target=target, rows=rows, model_options=current.options, append=False, learned=None
+            self.job, source=fit, target=current.table, rows=rows, model_options=current.options, append=False,
+            learned=None,
         )
-        run_sql(self.con, create_table_sql(job.table, target, _declared_parent(job)))
-        current.table = target
-        current.result = generate_table(
+        run_sql(self.con, create_table_sql(job.table, current.table, _declared_parent(job)))
+        return generate_table(
             self.con,
             job,
             seed=None if self.options.seed is None else [self.options.seed, 0, current.number],
@@ -179,12 +192,6 @@ class _Loop:
             progress=self.progress,
             on_epoch=epoch_callback(self.progress, f"{self.job.source} (quality round {current.number})"),
         )
-        keys = _key_columns(self.job.table)
-        options = self.EvaluateOptions(seed=self.seed)
-        current.report = self.fidelity_report(self.con, target, holdout, options, exclude=keys)
-        current.score = current.report.value("fidelity_score")
-        self.rounds.append(current)
-        self._drop_worse()
 
     def _next(self, last: Round) -> Round | None:
         """The next round, or None with the reason the loop stops."""
