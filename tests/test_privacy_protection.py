@@ -42,3 +42,11 @@ def test_without_dp_the_same_table_does_reproduce_them(planted):
     con = planted
     con.execute("GENERATE SYNTHETIC FROM t ROWS 20000 INTO s USING copula WITH (seed = 5, min_count = 1)")
     assert con.execute("SELECT max(amount) FROM s").fetchall()[0][0] > 10_000
+
+
+def test_without_dp_clip_extremes_caps_the_planted_value(planted):
+    con = planted
+    con.execute("GENERATE SYNTHETIC FROM t ROWS 20000 INTO s USING copula WITH (seed = 5, clip_extremes = 3, "
+                "protect_rare = true)")
+    assert con.execute("SELECT max(amount) FROM s").fetchall()[0][0] < 1000
+    assert UNIQUE not in {r[0] for r in con.execute("SELECT DISTINCT label FROM s").fetchall()}

@@ -31,7 +31,7 @@ class QuantileTransform(ColumnTransform):
     name = "quantile"
     kinds = tuple(NUMBER_CODECS)
     categorical = False
-    defaults = {"max_quantiles": 1000}
+    defaults = {"max_quantiles": 1000, "clip_extremes": 0}
 
     @property
     def codec(self) -> NumberCodec:
@@ -40,6 +40,7 @@ class QuantileTransform(ColumnTransform):
     def _fit(self, present: pa.Array) -> None:
         numbers = self.codec.to_numbers(present)
         numbers = np.sort(numbers[np.isfinite(numbers)]) if numbers.size else np.zeros(1)
+        numbers = _clip_extremes(numbers, int(self.options.get("clip_extremes") or 0))
         limit = int(self.options["max_quantiles"])
         distinct, counts = np.unique(numbers, return_counts=True)
         discrete = distinct.size <= limit and 2 * distinct.size <= numbers.size
@@ -143,6 +144,14 @@ class _DiscreteGrid:
         """A uniform point in the value's slice (an unseen value uses its nearest neighbour above)."""
         codes = np.minimum(np.searchsorted(self.values, x), self.values.size - 1)
         return self.intervals.to_normal(codes, rng)
+
+
+def _clip_extremes(ordered: np.ndarray, k: int) -> np.ndarray:
+    """The k smallest and k largest values moved onto the next ones inward, so no value held by
+    k or fewer records at either end reaches the output (extreme-value capping without DP)."""
+    if k <= 0 or ordered.size <= 2 * k:
+        return ordered
+    return np.clip(ordered, ordered[k], ordered[-k - 1])
 
 
 def _quantiles(ordered: np.ndarray, limit: int) -> np.ndarray:

@@ -49,7 +49,7 @@ from synthtab_db.privacy.columns import release_columns
 from synthtab_db.privacy.plan import noise_seed, private_plan
 from synthtab_db.transforms import arrow_type
 
-_TRANSFORM_OPTIONS = ("max_categories", "min_count", "protect_rare", "rare_token", "max_bins")
+_TRANSFORM_OPTIONS = ("max_categories", "min_count", "protect_rare", "rare_token", "max_bins", "clip_extremes")
 
 
 @register

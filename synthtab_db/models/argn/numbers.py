@@ -47,7 +47,8 @@ class NumberEncoder:
 
     @classmethod
     def fit(cls, values: pa.ChunkedArray, column: Column, bounds: Bounds, options: dict[str, Any]) -> "NumberEncoder":
-        transform = QuantileTransform(seed=options.get("seed")).fit(values, column, bounds)
+        transform = QuantileTransform(seed=options.get("seed"), clip_extremes=options.get("clip_extremes", 0)).fit(
+            values, column, bounds)
         present = len(values) - values.null_count
         bins = int(np.clip(present // 20, 2, options["max_bins"]))
         return cls(column, transform, NullIndicator.fit(values, column), _edges(transform, bins))

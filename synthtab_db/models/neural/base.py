@@ -75,7 +75,7 @@ class NeuralSynthesizer(Synthesizer):
             net.to(self.device)
 
     def _transform_options(self) -> dict[str, Any]:
-        keys = ("max_categories", "min_count", "protect_rare", "rare_token")
+        keys = ("max_categories", "min_count", "protect_rare", "rare_token", "clip_extremes")
         return {"seed": self.seed, **{k: getattr(self.settings, k) for k in keys}}
 
     # -- sampling ------------------------------------------------------------------
