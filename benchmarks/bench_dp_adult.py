@@ -9,7 +9,7 @@ For each DP run: the epsilon the accountant reports (statistics + training,
 composed), delta, the model mechanism's noise multiplier, and fit seconds.  The
 membership-inference AUC comes from EVALUATE SYNTHETIC's privacy metrics
 (synthtab_db/quality/privacy.py) with the holdout as non-members, on every run.
-The markdown table is printed and written to benchmarks/results/adult_dp.md.
+The markdown table is printed and written to benchmarks/results/adult_dp_<models>.md.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from bench_models_adult import DATASETS, _load, _parse, _quality, _split  # noqa
 import synthtab_db  # noqa: E402
 from synthtab_db.models import get_model  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results" / "adult_dp.md"
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main() -> None:
@@ -41,11 +41,12 @@ def main() -> None:
             epsilon = None if text == "none" else float(text)
             rows.append(_run(name, epsilon, options, train, holdout, table, args.seed))
             print(_markdown(rows), flush=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(f"# Differential privacy on UCI Adult\n\ntrain {train.num_rows:,} rows, holdout "
+    results = RESULTS / f"adult_dp_{args.models.replace(',', '_')}.md"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(f"# Differential privacy on UCI Adult\n\ntrain {train.num_rows:,} rows, holdout "
                        f"{holdout.num_rows:,}; {os.cpu_count()} CPU cores; {time.strftime('%Y-%m-%d %H:%M')}\n\n"
                        + _markdown(rows))
-    print(f"\nwritten to {RESULTS}")
+    print(f"\nwritten to {results}")
 
 
 def _arguments() -> argparse.Namespace:
