@@ -51,7 +51,6 @@ from synthtab_db.models.registry import register
 from synthtab_db.planner.schema import Table
 from synthtab_db.transforms import arrow_type
 
-_CODEC_OPTIONS = ("max_categories", "min_count", "protect_rare", "rare_token", "max_bins", "text_vocabulary")
 MAX_ROUNDS = 20  # draws of the missing rows before sample() gives up
 EMPTY_ROUNDS = 3  # ... or this many draws in a row that kept nothing
 CPU_BATCH, CUDA_BATCH = 2048, 16384  # rows decoded together (the KV cache grows with them)
@@ -82,8 +81,7 @@ class GptSynthesizer(Synthesizer):
     def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None) -> "GptSynthesizer":
         device = torch.device(resolve_device(self.settings.device))
         self.table = table
-        self.codec = TableCodec.fit(data, table, {k: getattr(self.settings, k) for k in _CODEC_OPTIONS}
-                                    | {"seed": self._seed()})
+        self.codec = TableCodec.fit(data, table, self.settings.model_dump() | {"seed": self._seed()})
         self.network, self.fit_report = None, Fit()
         if data.num_rows and self.codec.columns:
             rng = np.random.default_rng(self._seed())
