@@ -31,6 +31,8 @@ class GenerateSynthetic(exp.Expression):
         "scale": False,
         "into": False,  # exp.Table
         "into_schema": False,  # exp.Identifier
+        "source_catalog": False,  # exp.Identifier: FROM DATABASE pg.public (an attached Postgres)
+        "into_catalog": False,  # exp.Identifier: INTO SCHEMA pg.synth
         "using": False,  # exp.Identifier
         "where": False,  # condition expression
         "options": False,  # list of exp.EQ
@@ -58,6 +60,16 @@ class EvaluateSynthetic(exp.Expression):
         "into": False,
         "options": False,
     }
+
+
+class AttachPostgres(exp.Expression):
+    """ATTACH POSTGRES '<dsn>' AS <alias>: a PostgreSQL database GENERATE can read and write."""
+
+    arg_types = {"this": True, "alias": True}
+
+
+class DetachPostgres(exp.Expression):
+    arg_types = {"this": True, "exists": False}
 
 
 class ShowSynthesizers(exp.Expression):
@@ -120,6 +132,7 @@ class SynthParser(DuckDB.Parser):
             node.set("database", True)
             if self._curr and not self._at_clause(GENERATE_CLAUSES):
                 node.set("source_schema", self._parse_id_var(any_token=False))
+                self.catalog_qualified(node, "source_schema", "source_catalog")
         else:
             node.set("this", self.table_name("source table"))
         self.parse_clauses(node, GENERATE_CLAUSES)
@@ -172,6 +185,28 @@ class SynthParser(DuckDB.Parser):
         if not self._match(TokenType.EQ):
             self.fail("expected '=' and an epsilon after SET PRIVACY BUDGET FOR <table>")
         node.set("expression", self.number("SET PRIVACY BUDGET"))
+        self.parse_clauses(node, {})
+        return node
+
+    def catalog_qualified(self, node: exp.Expression, schema_arg: str, catalog_arg: str) -> None:
+        """<catalog>.<schema>: what was read as the schema is the catalog (an attached database)."""
+        if node.args.get(schema_arg) is not None and self._match(TokenType.DOT):
+            node.set(catalog_arg, node.args[schema_arg])
+            node.set(schema_arg, self.identifier("a schema name after the database name"))
+
+    # -- ATTACH / DETACH POSTGRES ------------------------------------------------------
+    def parse_attach_postgres(self) -> AttachPostgres:
+        dsn = self._parse_string()
+        if dsn is None:
+            self.fail("ATTACH POSTGRES expects a connection string in quotes, e.g. 'host=… dbname=…'")
+        self.expect("AS")
+        node = AttachPostgres(this=dsn, alias=self.identifier("a name after AS"))
+        self.parse_clauses(node, {})
+        return node
+
+    def parse_detach_postgres(self) -> DetachPostgres:
+        exists = self._match_text_seq("IF", "EXISTS")
+        node = DetachPostgres(this=self.identifier("the attached name after DETACH POSTGRES"), exists=exists)
         self.parse_clauses(node, {})
         return node
 
@@ -229,7 +264,9 @@ class SynthParser(DuckDB.Parser):
 GENERATE_CLAUSES: dict[tuple[str, ...], Callable[[SynthParser, exp.Expression], None]] = {
     ("ROWS",): lambda p, n: n.set("rows", p.number("ROWS")),
     ("SCALE",): lambda p, n: n.set("scale", p.number("SCALE")),
-    ("INTO", "SCHEMA"): lambda p, n: n.set("into_schema", p.identifier("a schema name after INTO SCHEMA")),
+    ("INTO", "SCHEMA"): lambda p, n: p.catalog_qualified(
+        n.set("into_schema", p.identifier("a schema name after INTO SCHEMA")) or n, "into_schema", "into_catalog"
+    ),
     ("INTO",): lambda p, n: n.set("into", p.table_name("target table")),
     ("USING",): lambda p, n: n.set("using", p.identifier("a model name after USING")),
     ("WHERE",): lambda p, n: n.set("where", p._parse_disjunction()),
@@ -249,6 +286,8 @@ EVALUATE_CLAUSES: dict[tuple[str, ...], Callable[[SynthParser, exp.Expression], 
 }
 
 STATEMENT_LEADS: dict[tuple[str, ...], Callable[[SynthParser], exp.Expression]] = {
+    ("ATTACH", "POSTGRES"): SynthParser.parse_attach_postgres,
+    ("DETACH", "POSTGRES"): SynthParser.parse_detach_postgres,
     ("GENERATE", "SYNTHETIC"): SynthParser.parse_generate,
     ("TRAIN", "SYNTHESIZER"): SynthParser.parse_train,
     ("EVALUATE", "SYNTHETIC"): SynthParser.parse_evaluate,

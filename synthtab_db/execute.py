@@ -9,6 +9,8 @@ import pyarrow as pa
 from sqlglot import exp
 
 from synthtab_db.dialect import (
+    AttachPostgres,
+    DetachPostgres,
     DropSynthesizer,
     EvaluateSynthetic,
     GenerateSynthetic,
@@ -20,6 +22,9 @@ from synthtab_db.dialect import (
 from synthtab_db.engine.run import run_generate
 from synthtab_db.engine.train import run_drop, run_show, run_train
 from synthtab_db.errors import SynthError
+from synthtab_db.postgres.attach import attach as attach_postgres
+from synthtab_db.postgres.attach import detach as detach_postgres
+from synthtab_db.postgres.attach import postgres_alias
 from synthtab_db.privacy.budget import run_set_budget, run_show_budget
 from synthtab_db.statements import (
     EvaluateStatement,
@@ -35,7 +40,9 @@ from synthtab_db.statements import (
 Handler = Callable[[duckdb.DuckDBPyConnection, Any, Any], pa.Table]
 
 HANDLERS: dict[type[exp.Expression], Handler] = {
-    GenerateSynthetic: lambda con, tree, progress: run_generate(con, generate_statement(tree), progress),
+    GenerateSynthetic: lambda con, tree, progress: _generate(con, tree, progress),
+    AttachPostgres: lambda con, tree, progress: attach_postgres(con, tree.this.name, tree.args["alias"].name),
+    DetachPostgres: lambda con, tree, progress: detach_postgres(con, tree.this.name, bool(tree.args.get("exists"))),
     TrainSynthesizer: lambda con, tree, progress: run_train(con, train_statement(tree), progress),
     ShowSynthesizers: lambda con, tree, progress: run_show(con),
     DropSynthesizer: lambda con, tree, progress: run_drop(con, tree.this.name, bool(tree.args.get("exists"))),
@@ -45,6 +52,16 @@ HANDLERS: dict[type[exp.Expression], Handler] = {
         con, _budget_table(con, tree.this), literal_value(tree.expression)
     ),
 }
+
+
+def _generate(con, tree, progress) -> pa.Table:
+    """A GENERATE naming an attached PostgreSQL database (pg.public.t) goes through synthtab_db.postgres."""
+    alias = postgres_alias(con, tree)
+    if alias is None:
+        return run_generate(con, generate_statement(tree), progress)
+    from synthtab_db.postgres import generate_from_tree
+
+    return generate_from_tree(con, tree, alias, progress)
 
 
 def _budget_table(con, node) -> str | None:

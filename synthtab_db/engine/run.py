@@ -48,15 +48,19 @@ RESULT_SCHEMA = pa.schema(
 
 
 def run_generate(
-    con: duckdb.DuckDBPyConnection, statement: GenerateStatement, progress: ProgressFn | None = None
+    con: duckdb.DuckDBPyConnection,
+    statement: GenerateStatement,
+    progress: ProgressFn | None = None,
+    schema: Schema | None = None,
 ) -> pa.Table:
+    """``schema`` replaces the DuckDB catalog's (the PostgreSQL bridge passes the source's own)."""
     if statement.synthesizer:
         return _generate_from_synthesizer(con, statement, progress)
     model = get_model(statement.using or default_model())
     budget.require_support(model, statement.model_options)
     statement = split_options(statement, getattr(model, "options_model", None))
     resolve_device(statement.options.device)
-    schema = catalog.read_schema(con)
+    schema = schema or catalog.read_schema(con)
     jobs = _jobs(con, schema, statement, model)
     budget.prepare_jobs(con, jobs, statement.options, statement.model_options, _count)
     if statement.options.target_quality is not None:
