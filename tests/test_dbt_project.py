@@ -283,3 +283,33 @@ def test_stored_synthesizers_are_table_functions_in_models(project):
     assert ok, {name: r.message for name, r in nodes.items()}
     rows, names = query(project, "SELECT count(*), count(DISTINCT first_name) FROM main.more_customers")[0]
     assert rows == 40 and names > 5
+
+
+def test_a_real_parent_gives_its_own_keys(project):
+    yml = """
+version: 2
+models:
+  - name: invoices_of_real_customers
+    columns:
+      - name: customer_id
+        data_tests:
+          - relationships: {arguments: {to: ref('customer'), field: customer_id}}
+"""
+    sql = (
+        "{{ config(materialized='synthetic', rows=80, seed=4) }}\n"
+        "select invoice_id, customer_id, total from {{ ref('invoice') }}\n"
+    )
+    ok, nodes = _with_model(project, "invoices_of_real_customers", sql, yml)
+    assert ok, {name: r.message for name, r in nodes.items()}
+    rows, orphans = query(
+        project,
+        "SELECT count(*), count(*) FILTER (WHERE customer_id NOT IN (SELECT customer_id FROM main.customer)) "
+        "FROM main.invoices_of_real_customers",
+    )[0]
+    assert (rows, orphans) == (80, 0)
+    copies = query(
+        project,
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'synthtab_staging' "
+        "AND table_name LIKE 'main__invoices_of_real_customers__parent__%'",
+    )
+    assert copies == [("main__invoices_of_real_customers__parent__main__customer",)]
