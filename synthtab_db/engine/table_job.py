@@ -147,10 +147,17 @@ class TableRun:
             # a small lookup table scaled down still keeps one row: its children need a parent
             return (max(1, int(round(self.source_rows * job.scale))) if self.source_rows else 0), None
         sampler = self.samplers[self.main.columns]
-        self.parent_of_row = fks.slots_for_main(sampler, self.parent_rows[self.main.columns], job.rows, self.rng)
+        self.parent_of_row = fks.slots_for_main(sampler, self.parent_rows[self.main.columns], job.rows, self.rng,
+                                                self._children_cap())
         if self.learned.sequence is not None:
             self.sequence_values = self.learned.sequence.values(self.parent_of_row, self.rng)
         return self.parent_of_row.size, np.arange(self.parent_of_row.size)
+
+    def _children_cap(self) -> int | None:
+        """Rows one main parent can have when a key pairs the main FK with another FK."""
+        sizes = [self.parent_rows[cols].num_rows for cols, s in self.samplers.items()
+                 if cols != self.main.columns and fk_key_mode(self.job.table, s.fk, self.main) == "per_parent"]
+        return min(sizes) if sizes else None
 
     # -- one batch -------------------------------------------------------------------
     def batch(self, n: int, positions: np.ndarray | None, row_offset: int) -> pa.Table:
