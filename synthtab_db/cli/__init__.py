@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from synthtab_db.cli import dbt, demo, evaluate, generate, run_sql, serve
+from synthtab_db.cli import dbt, demo, evaluate, generate, pg, run_sql, serve
 from synthtab_db.errors import SynthError
 
-COMMANDS = {module.NAME: module for module in (demo, generate, evaluate, run_sql, serve, dbt)}
+COMMANDS = {module.NAME: module for module in (demo, generate, evaluate, run_sql, serve, dbt, pg)}
 
 
 def build_parser() -> argparse.ArgumentParser:
