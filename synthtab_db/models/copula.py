@@ -25,6 +25,7 @@ from pydantic import Field
 
 from synthtab_db.errors import SynthError
 from synthtab_db.models.base import Synthesizer
+from synthtab_db.models.context import joint, require_context
 from synthtab_db.models.copula_private import fit_private
 from synthtab_db.models.options import ModelOptions
 from synthtab_db.models.registry import register
@@ -89,50 +90,80 @@ class GaussianCopula(Synthesizer):
     def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None) -> "GaussianCopula":
         """Learn marginals and correlations; zero rows means schema-only (independent columns).
 
-        ``context`` (parent columns) is not used: the copula does not condition.
+        ``context`` (parent columns, described in ``table``) joins the correlation
+        matrix; sampling then draws from the Gaussian conditional on it.
         """
-        self.table = table
+        data, self.context_names = joint(data, context)
+        self.table, self._cond = table, None
         self.columns = [table.column(name) for name in data.column_names]
         bounds = column_bounds(table)
         rng = np.random.default_rng(self._seed())
         self.privacy = private_plan(self.options, data.num_rows) if data.num_rows > 1 else None
         if self.privacy is not None:  # noisy statistics only: models/copula_private.py
-            corr, _ = fit_private(self, data, table, self.privacy)
+            corr, observed = fit_private(self, data, table, self.privacy)
         else:
             self.codecs = [self._codec(data.column(c.name), c, bounds[c.name]) for c in self.columns]
-            corr = self._latent_correlation(data, rng) if data.num_rows > 1 else np.eye(self._width())
+            corr, observed = self._latent_correlation(data, rng) if data.num_rows > 1 else (np.eye(self._width()),) * 2
         self.factor = _cholesky(corr, self._shrinkage())
+        if self.context_names:
+            self._cond = _conditional(self.factor @ self.factor.T, observed, self._context_width())
         return self
 
     def _codec(self, values: pa.ChunkedArray, column: Column, bounds) -> _ColumnCodec:
         transform = default_transform(column, **self._transform_options())
         return _ColumnCodec(transform.fit(values, column, bounds), NullIndicator.fit(values, column))
 
-    def _latent_correlation(self, data: pa.Table, rng: np.random.Generator) -> np.ndarray:
-        """Correlation of the normal scores, corrected for the noise that discrete values add."""
+    def _latent_correlation(self, data: pa.Table, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Correlation of the normal scores corrected for the noise that discrete values add;
+        and as observed (what a regression on given scores must use)."""
         dims = [d for codec, c in zip(self.codecs, self.columns) for d in codec.to_normal(data.column(c.name), rng)]
         scores = np.vstack([score for score, _ in dims]) if dims else np.zeros((0, data.num_rows))
         corr, counts = _correlation(scores)
-        return _disattenuate(corr, counts, np.array([_attenuation(score, key) for score, key in dims]))
+        return _disattenuate(corr, counts, np.array([_attenuation(score, key) for score, key in dims])), corr
+
+    def _context_width(self) -> int:
+        return sum(codec.width for codec in self.codecs[: len(self.context_names)])
 
     def _width(self) -> int:
         return sum(codec.width for codec in self.codecs)
 
     def sample(self, n: int, *, seed: int | None = None, context: pa.Table | None = None) -> pa.Table:
-        """``n`` rows; the same ``n`` and seed give the same rows (blocks of rows run on two threads)."""
+        """``n`` rows; the same ``n``, seed (and context) give the same rows (blocks run on two threads)."""
+        given = require_context(self.context_names, context, n)
         blocks = np.random.SeedSequence(seed).spawn(max(1, -(-n // _CHUNK_ROWS)))
         sizes = [min(_CHUNK_ROWS, n - i * _CHUNK_ROWS) for i in range(len(blocks))]
+        contexts = [None if given is None else given.slice(i * _CHUNK_ROWS, size) for i, size in enumerate(sizes)]
         with ThreadPoolExecutor(_THREADS) as pool:
-            parts = list(pool.map(self._sample_block, sizes, blocks))
-        arrays = [pa.chunked_array([p[j] for p in parts], type=parts[0][j].type) for j in range(len(self.columns))]
-        return pa.table(arrays, names=[c.name for c in self.columns])
+            parts = list(pool.map(self._sample_block, sizes, blocks, contexts))
+        first = len(self.context_names)
+        columns = self.columns[first:]
+        arrays = [pa.chunked_array([p[j] for p in parts], type=parts[0][j].type) for j in range(len(columns))]
+        return pa.table(arrays, names=[c.name for c in columns])
 
-    def _sample_block(self, n: int, seed: np.random.SeedSequence) -> list[pa.Array]:
+    def _sample_block(self, n: int, seed: np.random.SeedSequence, context: pa.Table | None = None) -> list[pa.Array]:
         noise_seed, *column_seeds = seed.spawn(1 + len(self.codecs))
-        scores = self.factor @ np.random.default_rng(noise_seed).standard_normal((self._width(), n))
+        noise = np.random.default_rng(noise_seed)
+        first = len(self.context_names)
+        if context is None:
+            scores = self.factor @ noise.standard_normal((self._width(), n))
+        else:
+            scores = self._conditional_scores(context, noise)
         starts = np.cumsum([0] + [codec.width for codec in self.codecs])
         return [codec.from_normal(scores[a:a + codec.width], np.random.default_rng(s))
-                for codec, a, s in zip(self.codecs, starts, column_seeds)]
+                for codec, a, s in list(zip(self.codecs, starts, column_seeds))[first:]]
+
+    def _conditional_scores(self, context: pa.Table, noise: np.random.Generator) -> np.ndarray:
+        """All dimensions: the context's own scores, the rest drawn from N(A z_c, S)."""
+        codecs = self.codecs[: len(self.context_names)]
+        dims = [score for codec, name in zip(codecs, self.context_names)
+                for score, _ in codec.to_normal(context.column(name), noise)]
+        given = np.nan_to_num(np.vstack(dims)) if dims else np.zeros((0, context.num_rows))
+        gain, factor = self._conditional()
+        rest = gain @ given + factor @ noise.standard_normal((factor.shape[0], context.num_rows))
+        return np.vstack([given, rest])
+
+    def _conditional(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._cond
 
     def _seed(self) -> int:
         return int(self.options.get("seed") or 0)
@@ -146,8 +177,10 @@ class GaussianCopula(Synthesizer):
     def to_bytes(self) -> bytes:
         header = {"format": _FORMAT, "model": self.name, "options": self.options,
                   "table": self.table.model_dump(mode="json"), "columns": [c.name for c in self.columns],
-                  "transforms": [], "nulls": [codec.nulls.to_dict() for codec in self.codecs]}
+                  "context": self.context_names, "transforms": [], "nulls": [codec.nulls.to_dict() for codec in self.codecs]}
         arrays = {"factor": self.factor}
+        if self.context_names:
+            arrays.update({"gain": self._cond[0], "residual": self._cond[1]})
         for i, codec in enumerate(self.codecs):
             meta, state = codec.transform.to_state()
             header["transforms"].append(meta)
@@ -163,6 +196,8 @@ class GaussianCopula(Synthesizer):
         bounds = column_bounds(model.table)
         model.codecs = [_load_codec(i, c, bounds[c.name], header, arrays) for i, c in enumerate(model.columns)]
         model.factor = arrays["factor"]
+        model.context_names = list(header.get("context", []))
+        model._cond = (arrays["gain"], arrays["residual"]) if model.context_names else None
         return model
 
 
@@ -171,6 +206,20 @@ def _load_codec(i: int, column: Column, bounds, header: dict, arrays: dict[str, 
     state = {key[len(prefix):]: value for key, value in arrays.items() if key.startswith(prefix)}
     transform = get_transform(meta["name"]).from_state(column, bounds, meta, state)
     return _ColumnCodec(transform, NullIndicator.from_dict(header["nulls"][i]))
+
+
+def _conditional(latent: np.ndarray, observed: np.ndarray, c: int, ridge: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+    """Regression of the table's dimensions on the context's, and a factor of the residual.
+
+    The gain comes from the *observed* correlations: a given context score carries
+    its discrete values' in-slice noise, and the latent (disattenuated) matrix would
+    weight that noise as signal (on pagila it lost the payment amount's tie to the
+    film's rental rate entirely).  The residual keeps the table's latent structure.
+    """
+    gain = observed[c:, :c] @ np.linalg.inv(observed[:c, :c] + ridge * np.eye(c))
+    residual = latent[c:, c:] - gain @ observed[:c, c:]
+    values, vectors = np.linalg.eigh((residual + residual.T) / 2)
+    return gain, vectors * np.sqrt(np.maximum(values, 1e-6))
 
 
 def _correlation(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -55,8 +55,17 @@ class TableEncoding:
         return np.stack(tokens, axis=1) if tokens else np.zeros((data.num_rows, 0), dtype=np.int64)
 
     def decode(self, tokens: np.ndarray, rng: np.random.Generator,
-               restrictions: dict[int, Restriction]) -> list[pa.Array]:
-        return [encoder.decode(tokens[:, j], rng, restrictions.get(j)) for j, encoder in enumerate(self.encoders)]
+               restrictions: dict[int, Restriction], start: int = 0) -> list[pa.Array]:
+        """Values of columns ``start`` onwards (the ones before are the given context)."""
+        return [encoder.decode(tokens[:, j], rng, restrictions.get(j))
+                for j, encoder in enumerate(self.encoders) if j >= start]
+
+    def encode_given(self, context: pa.Table, rng: np.random.Generator) -> np.ndarray:
+        """Tokens of the leading context columns; a value the model never saw (a NULL where it
+        learned none) falls on the column's last token rather than outside the vocabulary."""
+        tokens = [np.minimum(encoder.encode(context.column(c.name), rng), encoder.vocabulary - 1)
+                  for c, encoder in zip(self.columns, self.encoders) if c.name in context.column_names]
+        return np.stack(tokens, axis=1) if tokens else np.zeros((context.num_rows, 0), dtype=np.int64)
 
     def priors(self) -> list[np.ndarray]:
         return [encoder.prior() for encoder in self.encoders]

@@ -13,8 +13,11 @@ Measured on UCI Adult (2 cores; benchmarks/bench_models_adult.py): about
 20 s to fit, 98.9% of mostlyai-qa's accuracy ceiling (0.970 of 0.981), DCR
 share 0.51, about 170,000 rows a second.
 
-Known limits: ``context`` (parent-table columns) is not used yet (like the
-copula, the model learns the table on its own).  A condition on a rare
+A child table's model is fitted with its parents' columns (``context``) as
+leading columns that are always given and never predicted: sampling fixes
+their tokens per row, so every column follows its parent row.
+
+Known limits: a condition on a rare
 value reaches the columns that the fixed order puts before the conditioned
 one less fully than those after it, which see it in every training row (on
 Adult, native_country = 'Mexico': education lands 0.12 TVD from the real
@@ -43,6 +46,7 @@ from synthtab_db.models.argn.sampling import NetworkSampler, PriorSampler, batch
 from synthtab_db.models.argn.threads import cpu_threads
 from synthtab_db.models.argn.training import Fit, train
 from synthtab_db.models.base import Synthesizer
+from synthtab_db.models.context import joint, require_context
 from synthtab_db.models.registry import register
 from synthtab_db.planner.schema import Table
 from synthtab_db.privacy.columns import release_columns
@@ -74,6 +78,7 @@ class ArgnSynthesizer(Synthesizer):
     # -- learning -----------------------------------------------------------------------
     def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None) -> "ArgnSynthesizer":
         device = torch.device(resolve_device(self.settings.device))
+        data, self.context_names = joint(data, context)
         self.table = table
         self.privacy = private_plan(self.settings, data.num_rows)
         released = None if self.privacy is None else release_columns(
@@ -91,7 +96,7 @@ class ArgnSynthesizer(Synthesizer):
         with cpu_threads(device), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(self._seed())
             network = ArgnNetwork(self.encoding.vocabulary, self.settings.embedding_dim,
-                                  self.settings.hidden_dim).to(device)
+                                  self.settings.hidden_dim, context=len(self.context_names)).to(device)
             generator = torch.Generator(device=device).manual_seed(self._seed())
             if self.privacy is not None:
                 from synthtab_db.models.argn.private_training import train_private  # needs opacus
@@ -107,31 +112,45 @@ class ArgnSynthesizer(Synthesizer):
     # -- sampling -----------------------------------------------------------------------
     def sample(self, n: int, *, seed: int | None = None, context: pa.Table | None = None,
                conditions: dict[str, Condition] | None = None) -> pa.Table:
-        """``n`` rows; the same model, ``n``, seed and device give the same rows."""
+        """``n`` rows; the same model, ``n``, seed, context and device give the same rows."""
         device = torch.device(resolve_device(self.settings.device))
+        given = require_context(self.context_names, context, n)
         restrictions = self.encoding.restrictions(conditions)
         sampler = self._sampler(restrictions, device)
         sizes = batch_sizes(n)
+        seeds = np.random.SeedSequence(seed).spawn(len(sizes))
+        starts = np.cumsum([0] + sizes[:-1])
         with cpu_threads(device):
-            parts = [self._batch(sampler, size, s, restrictions, device)
-                     for size, s in zip(sizes, np.random.SeedSequence(seed).spawn(len(sizes)))]
+            parts = [self._batch(sampler, size, s, restrictions, device,
+                                 None if given is None else given.slice(int(start), size))
+                     for size, s, start in zip(sizes, seeds, starts)]
         return self._table(parts)
 
     def _sampler(self, restrictions: dict[int, Restriction], device: torch.device) -> NetworkSampler | PriorSampler:
         if self.network is None:
             return PriorSampler(self.encoding.priors(), restrictions, device)
-        order = generation_order(self.order, list(restrictions))
+        first = list(range(len(self.context_names))) + [j for j in restrictions if j >= len(self.context_names)]
+        order = generation_order(self.order, first)
         return NetworkSampler(self.network.to(device).eval(), order, restrictions, device)
 
     def _batch(self, sampler, rows: int, seed: np.random.SeedSequence, restrictions: dict[int, Restriction],
-               device: torch.device) -> list[pa.Array]:
-        token_seed, value_seed = seed.spawn(2)
+               device: torch.device, context: pa.Table | None = None) -> list[pa.Array]:
+        token_seed, value_seed, context_seed = seed.spawn(3)
         generator = torch.Generator(device=device).manual_seed(int(token_seed.generate_state(1)[0]))
-        tokens = sampler.tokens(rows, generator).cpu().numpy()
-        return self.encoding.decode(tokens, np.random.default_rng(value_seed), restrictions)
+        given = None
+        if context is not None:
+            encoded = self.encoding.encode_given(context, np.random.default_rng(context_seed))
+            given = torch.from_numpy(encoded).to(device)
+        elif self.context_names:  # no parent rows given: context from its learned marginals
+            priors = self.encoding.priors()[: len(self.context_names)]
+            drawn = [np.random.default_rng(context_seed).choice(p.size, size=rows, p=p / p.sum()) for p in priors]
+            given = torch.from_numpy(np.stack(drawn, axis=1).astype(np.int64)).to(device)
+        tokens = sampler.tokens(rows, generator, given).cpu().numpy()
+        return self.encoding.decode(tokens, np.random.default_rng(value_seed), restrictions,
+                                    start=len(self.context_names))
 
     def _table(self, parts: list[list[pa.Array]]) -> pa.Table:
-        columns = self.encoding.columns
+        columns = self.encoding.columns[len(self.context_names):]
         arrays = [pa.chunked_array([p[j] for p in parts], type=arrow_type(c.type)) for j, c in enumerate(columns)]
         return pa.table(arrays, names=[c.name for c in columns])
 
@@ -146,7 +165,7 @@ class ArgnSynthesizer(Synthesizer):
         metas, arrays = self.encoding.to_state()
         header = {"format": persistence.FORMAT, "model": self.name, "options": self.settings.model_dump(),
                   "table": self.table.model_dump(mode="json"), "columns": [c.name for c in self.encoding.columns],
-                  "order": self.order, "encoders": metas,
+                  "context": self.context_names, "order": self.order, "encoders": metas,
                   "network": None if self.network is None else self.network.config,
                   "fit": {"epochs": self.fit_report.epochs, "best_epoch": self.fit_report.best_epoch,
                           "stopped": self.fit_report.stopped}}
@@ -164,6 +183,7 @@ class ArgnSynthesizer(Synthesizer):
         model.table = Table.model_validate(header["table"])
         model.encoding = TableEncoding.from_state(model.table, header["columns"], header["encoders"], arrays)
         model.order = list(header["order"])
+        model.context_names = list(header.get("context", []))
         model.fit_report = Fit(**header["fit"])
         if header["network"] is not None:
             model.network = ArgnNetwork(**header["network"])
