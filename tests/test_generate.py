@@ -152,6 +152,10 @@ def test_result_set_shape(shop):
         "rejected",
         "children_ks",
         "note",
+        "epsilon",
+        "delta",
+        "noise_multiplier",
+        "max_grad_norm",
     ]
 
 
