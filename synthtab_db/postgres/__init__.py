@@ -6,7 +6,7 @@
 
 - attach.py: the attached names (per connection); connect.py: psycopg sessions
 - schema.py: PostgreSQL's catalog -> Schema (PK, UNIQUE, NOT NULL, CHECK, FK, enums, domains)
-- transfer.py: COPY in and out with exact types; generate.py: the whole statement
+- transfer.py: COPY in and out with exact types; run.py: the whole statement
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from synthtab_db.errors import SynthError
 from synthtab_db.postgres.attach import attach, attached_dsn, detach
-from synthtab_db.postgres.generate import generate_in_postgres
+from synthtab_db.postgres.run import generate_in_postgres
 from synthtab_db.statements import GenerateStatement, check_clauses, generate_statement
 
 __all__ = ["attach", "detach", "generate", "generate_from_tree"]

@@ -42,7 +42,7 @@ READ: dict[Kind, _Pair] = {
 # DuckDB select expression that PostgreSQL's COPY … (FORMAT csv) reads back exactly.
 WRITE: dict[Kind, Callable[[str], str]] = {
     Kind.LIST: lambda c: (
-        f"CASE WHEN {c} IS NULL THEN NULL ELSE '{{' || array_to_string(list_transform({c}, x -> CASE WHEN x IS NULL "
+        f"CASE WHEN {c} IS NULL THEN NULL ELSE '{{' || array_to_string(list_transform({c}, lambda x: CASE WHEN x IS NULL "
         "THEN 'NULL' ELSE '\"' || replace(replace(CAST(x AS VARCHAR), '\\', '\\\\'), '\"', '\\\"') || '\"' END), ',') "
         "|| '}' END"
     ),
