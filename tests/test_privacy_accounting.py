@@ -37,7 +37,7 @@ def test_epsilon_matches_opacus_privacy_engine():
     assert epsilon([Gaussian(1.1, rate, steps)], 1e-5) == pytest.approx(theirs, rel=1e-9)
 
 
-@pytest.mark.parametrize("target", [0.5, 1.0, 4.0, 10.0])
+@pytest.mark.parametrize("target", [1.0, 10.0])
 def test_calibrated_noise_meets_the_requested_epsilon_within_one_percent(target):
     statistics = Gaussian(standalone_noise(0.2 * target, 1e-6))
     noise = calibrate(target, 1e-6, sample_rate=0.04, steps=500, fixed=(statistics,))
