@@ -86,9 +86,10 @@ def _run(name: str, options: dict, train: pa.Table, holdout: pa.Table, table, ar
     synthetic = model.sample(train.num_rows, seed=args.seed)
     started = time.perf_counter()
     model.sample(args.speed_rows, seed=args.seed + 1)
+    sample_seconds = time.perf_counter() - started
     quality = _quality(synthetic, train, holdout)
     label = name + "".join(f" {k}={v}" for k, v in options.items() if k != "max_seconds")
-    return {"model": label, "fit_s": fit_seconds, "rows_s": args.speed_rows / (time.perf_counter() - started),
+    return {"model": label, "fit_s": fit_seconds, "rows_s": args.speed_rows / sample_seconds,
             "accuracy": quality["accuracy"], "accuracy_max": quality["accuracy_max"],
             "dcr_share": quality["dcr_share"], "epochs": _epochs(model),
             "malformed": getattr(model, "malformed_rows", None), "copies": _copies(synthetic, train)}

@@ -34,12 +34,15 @@ class GptOptions(TorchOptions):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_retrieval_under_privacy(cls, values: Any) -> Any:
-        """Retrieval shows real rows to the generator at sampling time, outside any DP mechanism."""
-        if isinstance(values, dict) and values.get("retrieve") and values.get("epsilon") is not None:
+    def _no_privacy_claims(cls, values: Any) -> Any:
+        """Retrieval shows real rows to the generator at sampling time, outside any DP mechanism;
+        and until DP-SGD drives this model's training, an epsilon must not pass silently."""
+        if not isinstance(values, dict) or values.get("epsilon") is None:
+            return values
+        if values.get("retrieve"):
             raise ValueError("retrieve puts real rows into every prompt, which differential privacy cannot "
                              "account for: use retrieve = 0 with epsilon")
-        return values
+        raise ValueError("gpt does not train with differential privacy (DP-SGD) yet; use argn with epsilon")
 
     @model_validator(mode="after")
     def _heads_divide_width(self) -> "GptOptions":
@@ -54,6 +57,8 @@ def validate(options: dict[str, Any]) -> GptOptions:
         return GptOptions(**options)
     except ValidationError as err:
         first = err.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "options"
         message = first["msg"].removeprefix("Value error, ")
-        raise SynthError(f"gpt option {key!r}: {message}" + (f" (got {first.get('input')!r})" if first["loc"] else "")) from None
+        if not first["loc"]:
+            raise SynthError(f"gpt: {message}") from None
+        key = ".".join(str(p) for p in first["loc"])
+        raise SynthError(f"gpt option {key!r}: {message} (got {first.get('input')!r})") from None
