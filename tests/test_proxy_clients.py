@@ -191,3 +191,23 @@ def test_set_show_and_catalog_queries(proxy):
         ).fetchone()
     assert ("track",) in names and ("genre",) in names
     assert numeric == ("numeric(10,2)",)
+
+
+def test_prepared_statements_pipeline_and_parameterised_generate(proxy, database):
+    with psycopg.connect(dsn(proxy), autocommit=True) as conn:
+        names = [conn.execute("SELECT name FROM genre WHERE genre_id = %s", [i], prepare=True).fetchone()[0]
+                 for i in range(1, 7)]
+        conn.execute("CREATE TABLE IF NOT EXISTS piped (a INTEGER)")
+        with conn.pipeline():
+            conn.cursor().executemany("INSERT INTO piped VALUES (%s)", [(i,) for i in range(50)])
+        piped = conn.execute("SELECT count(*), min(a), max(a) FROM piped").fetchone()
+        result = conn.execute(
+            "GENERATE SYNTHETIC FROM genre ROWS %s INTO synth_genre_p WITH (seed = %s, replace = %s)", [9, 1, True]
+        ).fetchone()
+        binary = conn.cursor(binary=True).execute(
+            "SELECT unit_price, milliseconds, name FROM track WHERE track_id = %s", [1]
+        ).fetchone()
+    assert names == [r[0] for r in direct(database, "SELECT name FROM genre WHERE genre_id <= 6 ORDER BY genre_id")]
+    assert piped == (50, 0, 49)
+    assert result[2] == 9 and direct(database, "SELECT count(*) FROM synth_genre_p") == [(9,)]
+    assert binary == direct(database, "SELECT unit_price, milliseconds, name FROM track WHERE track_id = 1")[0]

@@ -7,12 +7,14 @@ statements (GENERATE …, through synthtab_db's Connection), catalog queries
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any
 
 import duckdb
 
 from synthtab_db.connection import Connection
-from synthtab_db.dialect import split_script
+from synthtab_db.dialect import STATEMENT_LEADS, split_script
 from synthtab_db.duck import run_sql
 from synthtab_db.proxy import catalog, translate
 from synthtab_db.proxy.commands import ends_transaction, match_command
@@ -45,6 +47,8 @@ class Executor:
             outcome = command[0](self, command[1])
             if outcome is not None:
                 return outcome
+        if params and _is_ours(sql):
+            sql, params = with_literals(sql, params), None
         pieces = split_script(sql)
         if any(p.tree is not None for p in pieces):
             return self._ours(sql)
@@ -185,6 +189,30 @@ class Executor:
         """Cursors without HOLD live only as long as their transaction."""
         if self.tx.status == "I":
             self.cursors.clear()
+
+
+def _is_ours(sql: str) -> bool:
+    lead = tuple(translate.words(sql, 2))
+    return any(lead[: len(words)] == words for words in STATEMENT_LEADS)
+
+
+def with_literals(sql: str, params: list[Any]) -> str:
+    """Our statements are parsed before DuckDB sees them, so $n parameters become SQL literals."""
+
+    def literal(match: re.Match) -> str:
+        index = int(match[1]) - 1
+        if index >= len(params):
+            raise PgError("08P01", f"statement uses ${index + 1} but only {len(params)} parameters were bound")
+        value = params[index]
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        if isinstance(value, (int, float, Decimal)):
+            return str(value)
+        return "'" + str(value).replace("'", "''") + "'"
+
+    return re.sub(r"\$(\d+)", literal, sql)
 
 
 def _cursor_name(name: str) -> str:
