@@ -100,6 +100,11 @@ def test_server_side_cursor_fetches_in_batches(proxy, database):
             cur.execute("SELECT track_id FROM track WHERE genre_id = %s ORDER BY track_id", [1])
             first = cur.fetchmany(10)
             rest = cur.fetchall()
+    with psycopg.connect(dsn(proxy), autocommit=True) as conn:
+        with conn.cursor(name="held", withhold=True) as cur:
+            cur.execute("SELECT genre_id FROM genre ORDER BY genre_id")
+            held = [r[0] for r in cur.fetchmany(3) + cur.fetchall()]
+    assert held == [r[0] for r in direct(database, "SELECT genre_id FROM genre ORDER BY genre_id")]
     ids = [r[0] for r in first + rest]
     assert ids == [r[0] for r in direct(database, "SELECT track_id FROM track WHERE genre_id = 1 ORDER BY track_id")]
 

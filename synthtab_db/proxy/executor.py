@@ -33,6 +33,7 @@ class Executor:
         self.settings = settings
         self.tx = Transaction(self.cursor)
         self.cursors: dict[str, Outcome] = {}
+        self.held: set[str] = set()  # WITH HOLD cursors outlive their transaction
         self.live: Outcome | None = None
         self.on_deallocate = lambda name: None
         self.params: list[Any] | None = None
@@ -157,6 +158,8 @@ class Executor:
         outcome.materialize()
         self.live = None
         self.cursors[key] = outcome
+        if hold:
+            self.held.add(key)
 
     def fetch(self, name: str, limit: int, move: bool = False) -> Outcome:
         key = _cursor_name(name)
@@ -172,8 +175,10 @@ class Executor:
     def close_cursor(self, name: str | None) -> None:
         if name is None:
             self.cursors.clear()
+            self.held.clear()
             return
         key = _cursor_name(name)
+        self.held.discard(key)
         if self.cursors.pop(key, None) is None:
             raise PgError("34000", f'cursor "{key}" does not exist')
 
@@ -188,7 +193,7 @@ class Executor:
     def end_of_transaction(self) -> None:
         """Cursors without HOLD live only as long as their transaction."""
         if self.tx.status == "I":
-            self.cursors.clear()
+            self.cursors = {k: v for k, v in self.cursors.items() if k in self.held}
 
 
 def _is_ours(sql: str) -> bool:
