@@ -216,3 +216,12 @@ def test_prepared_statements_pipeline_and_parameterised_generate(proxy, database
     assert piped == (50, 0, 49)
     assert result[2] == 9 and direct(database, "SELECT count(*) FROM synth_genre_p") == [(9,)]
     assert binary == direct(database, "SELECT unit_price, milliseconds, name FROM track WHERE track_id = 1")[0]
+
+
+def test_clients_cannot_touch_the_servers_files(proxy):
+    with psycopg.connect(dsn(proxy), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT * FROM read_csv('/etc/passwd')")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("COPY genre TO '/tmp/synthtab_proxy_leak.csv'")
+    assert not Path("/tmp/synthtab_proxy_leak.csv").exists()

@@ -23,6 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--password", help="password (default: $SYNTHTAB_PASSWORD)")
     parser.add_argument("--auth", choices=sorted(METHODS), default="scram-sha-256", help="password method")
     parser.add_argument(
+        "--allow-file-access",
+        action="store_true",
+        help="let clients use DuckDB's file functions (read_csv, COPY TO, ATTACH); off by default",
+    )
+    parser.add_argument(
         "--trust", action="store_true", help="no password: accept loopback clients only (for local development)"
     )
 
@@ -32,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     if password is None and not args.trust:
         raise synthtab_db.SynthError("give --password or set SYNTHTAB_PASSWORD (or --trust for loopback-only access)")
     con = synthtab_db.connect(args.database)
-    server = serve(con.duckdb, args.host, args.port, args.user, password, args.auth, args.trust)
+    server = serve(
+        con.duckdb, args.host, args.port, args.user, password, args.auth, args.trust, args.allow_file_access
+    )
     method = "trust (loopback only)" if password is None else args.auth
     print(f"serving {args.database} on {args.host}:{server.port} as user {args.user} ({method}); Ctrl-C stops")
     try:

@@ -25,9 +25,17 @@ def serve(
     password: str | None = None,
     auth: str = "scram-sha-256",
     trust: bool = False,
+    file_access: bool = False,
 ) -> ProxyServer:
-    """A bound (not yet serving) server; call ``serve_forever()`` or ``serve_in_thread()``."""
+    """A bound (not yet serving) server; call ``serve_forever()`` or ``serve_in_thread()``.
+
+    Unless ``file_access``, DuckDB's file functions (read_csv, COPY TO, ATTACH …) are
+    switched off for the whole database: a network client must not read or write the
+    server's files. GENERATE and the rest work without them.
+    """
     con = duckdb.connect(database) if isinstance(database, str) else database
+    if not file_access:
+        con.execute("SET enable_external_access = false")
     return ProxyServer(con, (host, port), make_authenticator(auth, user, password, trust))
 
 
