@@ -33,7 +33,7 @@ JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdroppe
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
 LEFT JOIN pg_type et ON et.oid = t.typelem
-WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%s)
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = ANY(%s)
 ORDER BY c.oid, a.attnum
 """
 
