@@ -39,7 +39,6 @@ class Portal:
     params: list[Any]
     result_formats: list[int]
     outcome: Outcome | None = None
-    described: bool = False
     finished: bool = False
 
 
@@ -73,7 +72,8 @@ class Session:
         self.secret = secrets.randbits(31)
         self.statements: dict[str, Prepared] = {}
         self.portals: dict[str, Portal] = {}
-        self.skipping = False
+        self.skipping = False  # after an error in the extended protocol, until Sync
+        self.mode_extended = False
         self.executor: Executor | None = None
 
     # -- startup --------------------------------------------------------------------
@@ -139,8 +139,6 @@ class Session:
         if not self.mode_extended:
             self._ready()
 
-    mode_extended = False
-
     def _ready(self) -> None:
         self.out.add(codec.ready_for_query(self.executor.tx.status))
         self.out.flush()
@@ -205,7 +203,6 @@ class Session:
             return
         portal = self._portal(name)
         outcome = self._run_portal(portal)
-        portal.described = True
         self.out.add(_row_description(outcome.columns, portal.result_formats) if outcome.returns_rows else codec.NO_DATA)
 
     def on_execute(self, message: Message) -> None:
