@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from conftest import dataset
 
 import synthtab_db
 from synthtab_db.cli import main as cli_main
@@ -14,7 +15,6 @@ from synthtab_db.planner.ddl import schema_from_ddl
 from synthtab_db.planner.schema import TableRef
 from synthtab_db.postgres import generate as pg_generate
 from synthtab_db.postgres import transfer
-from tests.conftest import dataset
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg not installed: pip install 'synthtab-db[postgres]'")
 
