@@ -205,3 +205,25 @@ def test_a_stored_child_synthesizer_keeps_its_context(shop):
     real = _country_means(shop, "main")
     for country, mean in real.items():
         assert abs(synth[country] - mean) <= 0.1 * 80, f"{country}: {synth[country]:.1f} vs {mean:.1f}"
+
+
+def test_declared_varchar_lengths_cap_generated_strings():
+    """A schema that knows VARCHAR(n) (from DDL or PostgreSQL; DuckDB's catalog forgets it):
+    longer learned strings are cut to fit instead of being rejected round after round."""
+    from synthtab_db.dialect import split_script
+    from synthtab_db.engine.run import run_generate
+    from synthtab_db.planner.ddl import schema_from_ddl
+    from synthtab_db.statements import generate_statement
+
+    con = synthtab_db.connect()
+    ddl = "CREATE TABLE t (code VARCHAR(5) PRIMARY KEY, name VARCHAR(4) NOT NULL);"
+    con.duckdb.execute("CREATE TABLE t (code VARCHAR PRIMARY KEY, name VARCHAR NOT NULL)")
+    con.duckdb.execute("INSERT INTO t SELECT 'C' || range, 'name_' || (range % 7) FROM range(300)")
+    schema = schema_from_ddl(ddl, dialect="postgres")
+    schema = schema.model_copy(update={"tables": tuple(t.model_copy(update={"ref": TableRef(name=t.name, schema="main")})
+                                                       for t in schema.tables)})
+    (piece,) = split_script("GENERATE SYNTHETIC FROM t INTO main.synth_t WITH (seed = 1, max_rounds = 2)")
+    result = run_generate(con.duckdb, generate_statement(piece.tree), schema=schema).to_pylist()[0]
+    assert result["rows"] == 300
+    longest = con.duckdb.execute("SELECT max(length(name)), max(length(code)) FROM synth_t").fetchall()[0]
+    assert longest[0] <= 4 and longest[1] <= 5

@@ -30,7 +30,7 @@ from synthtab_db.engine.staging import Stage, quote
 from synthtab_db.engine.targets import table_expr
 from synthtab_db.errors import SynthError
 from synthtab_db.models.base import Synthesizer
-from synthtab_db.planner.schema import ForeignKey, Schema, Table, TableRef
+from synthtab_db.planner.schema import ForeignKey, Kind, Schema, Table, TableRef
 from synthtab_db.privacy.budget import privacy_report
 
 SLOT = "__slot"
@@ -169,7 +169,7 @@ class TableRun:
         columns.update(self._foreign(n, parents))
         if positions is not None and self.learned.sequence is not None:
             columns[self.learned.sequence.column] = self.sequence_values.take(pa.array(positions))
-        ordered = {c.name: columns[c.name] for c in self.job.table.columns}
+        ordered = {c.name: _fit_length(c, columns[c.name]) for c in self.job.table.columns}
         ordered[ROW_ORDER] = pa.array(np.arange(row_offset, row_offset + n, dtype=np.int64))
         if positions is not None:
             ordered[SLOT] = pa.array(positions.astype(np.int64))
@@ -229,6 +229,16 @@ class TableRun:
         if mode == "per_parent" and slots is not None:
             return fks.draw_grouped_distinct(weights, slots, self.rng)
         return fks.draw_parents(weights, n, self.rng)
+
+
+def _fit_length(column, values: pa.Array) -> pa.Array:
+    """A declared VARCHAR(n) is a cap, not a value to learn: longer strings from a model or
+    a key generator are cut to n characters (a key made equal by the cut is caught by the
+    UNIQUE check and regenerated)."""
+    length = column.type.length
+    if not length or column.type.kind != Kind.STRING or not pa.types.is_string(values.type):
+        return values
+    return pa.compute.utf8_slice_codeunits(values, 0, length)
 
 
 def generate_table(
