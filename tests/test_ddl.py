@@ -231,3 +231,26 @@ def test_unparseable_statements_other_than_tables_are_skipped():
 def test_broken_create_table_is_a_parse_error():
     with pytest.raises(ParseError, match="CREATE TABLE t"):
         schema_from_ddl("CREATE TABLE t (id INT name TEXT)")
+
+
+def test_alter_table_adds_constraints_as_pg_dump_writes_them():
+    schema = schema_from_ddl(
+        """
+        CREATE TABLE dept (id int, head_id int);
+        CREATE TABLE emp (id int PRIMARY KEY, dept_id int NOT NULL);
+        ALTER TABLE ONLY dept ADD CONSTRAINT dept_pkey PRIMARY KEY (id);
+        ALTER TABLE emp ADD CONSTRAINT emp_dept FOREIGN KEY (dept_id) REFERENCES dept(id);
+        ALTER TABLE dept ADD FOREIGN KEY (head_id) REFERENCES emp;
+        """
+    )
+    dept, emp = schema.table("dept"), schema.table("emp")
+    assert dept.primary_key.columns == ("id",)
+    assert [(fk.columns, fk.ref_table.name, fk.ref_columns, fk.name) for fk in emp.foreign_keys] == [
+        (("dept_id",), "dept", ("id",), "emp_dept")
+    ]
+    assert [(fk.columns, fk.ref_columns) for fk in dept.foreign_keys] == [(("head_id",), ("id",))]
+
+
+def test_alter_of_an_unknown_table_is_named():
+    with pytest.raises(SynthError, match="ALTER TABLE nope"):
+        schema_from_ddl("CREATE TABLE a (id int); ALTER TABLE nope ADD FOREIGN KEY (x) REFERENCES a(id);")

@@ -16,6 +16,7 @@ from sqlglot import exp
 from synthtab_db import catalog, store
 from synthtab_db.device import resolve_device
 from synthtab_db.duck import atomic, first_row, run_sql
+from synthtab_db.engine.deferred import fill_deferred
 from synthtab_db.engine.learn import epoch_callback, learned_from_state
 from synthtab_db.engine.table_job import ProgressFn, TableJob, TableResult, generate_table
 from synthtab_db.engine.targets import create_table_sql, table_expr
@@ -239,22 +240,30 @@ def _database_jobs(con, schema: Schema, statement: GenerateStatement, model) -> 
     sub = Schema(tables=tuple(members))
     plan = build_plan(sub)
     target = {t.ref.key(): TableRef(name=t.name, schema=statement.into_schema) for t in members}
-    jobs = [_database_job(sub, schema, sub.table(step.table), target, statement, model) for step in plan.steps]
+    jobs = [_database_job(sub, schema, sub.table(step.table), target, statement, model, step.deferred)
+            for step in plan.steps]
     for job in jobs:
         job.note = notes.get(job.source.key())
         job.schema, job.generated = schema, target
     return jobs
 
 
-def _database_job(sub: Schema, schema: Schema, table: Table, target: dict, statement, model) -> TableJob:
-    parents, sources = {}, {}
+def _database_job(sub: Schema, schema: Schema, table: Table, target: dict, statement, model,
+                  deferred: tuple[ForeignKey, ...] = ()) -> TableJob:
+    """A table of the plan; an FK the planner deferred (a cycle) is left out of its parents:
+    NULL at insert, filled by ``fill_deferred`` once every table exists."""
+    parents, sources, later = {}, {}, {}
     for fk in table.foreign_keys:
         if table.is_self_reference(fk):
             continue
         source = parent_ref(schema, fk)
+        if fk in deferred:
+            later[fk.columns] = (source, target.get(source.key(), source))
+            continue
         sources[fk.columns] = source
         parents[fk.columns] = target.get(source.key(), source)
     return TableJob(
+        deferred=later,
         table=table,
         source=table.ref,
         target=target[table.ref.key()],
@@ -307,6 +316,9 @@ def _execute(con, jobs: list[TableJob], statement: GenerateStatement, progress) 
         )
         for i, job in enumerate(jobs)
     ]
+    for i, job in enumerate(jobs):
+        if job.deferred:
+            fill_deferred(con, job.table, job.source, job.target, job.deferred, None if seed is None else [seed, i, 1])
     budget.record_results(con, jobs, results, "GENERATE SYNTHETIC FROM")  # same transaction as the tables
     return results
 
@@ -317,17 +329,22 @@ def _prepare_targets(con, jobs: list[TableJob], statement: GenerateStatement) ->
     if statement.options.replace:
         for job in reversed(jobs):
             run_sql(con, f"DROP TABLE IF EXISTS {table_expr(job.target).sql('duckdb')}")
+    updated_later = {job.target.key() for job in jobs if job.deferred}
     for job in jobs:
         if not job.append:
-            run_sql(con, create_table_sql(job.table, job.target, _declared_parent(job)))
+            run_sql(con, create_table_sql(job.table, job.target, _declared_parent(job, updated_later)))
 
 
-def _declared_parent(job: TableJob):
-    """DuckDB refuses FKs across schemas: those are still checked in SQL, just not declared."""
+def _declared_parent(job: TableJob, updated_later: set = frozenset()):
+    """DuckDB refuses FKs across schemas, and an UPDATE of a table that a declared FK
+    references (a cycle's deferred key is filled by one): those FKs are still checked
+    in SQL, just not declared."""
 
     def parent_of(fk: ForeignKey) -> TableRef | None:
         parent = job.parents.get(fk.columns)
         if parent is None or (parent.schema or "").lower() != (job.target.schema or "").lower():
+            return None
+        if parent.key() in updated_later:
             return None
         return parent
 

@@ -54,6 +54,7 @@ class TableJob:
     note: str | None = None
     schema: Schema | None = None  # the source schema: where the context chain above the table is read
     generated: dict = field(default_factory=dict)  # source table key -> its generated table, this statement
+    deferred: dict = field(default_factory=dict)  # cycle FK columns -> (source parent, generated parent)
 
 
 @dataclass

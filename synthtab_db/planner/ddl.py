@@ -30,6 +30,9 @@ def schema_from_ddl(
     statements = list(_parse_statements(sql_text, dialect))
     enums = dict(e for st in statements if (e := _enum_definition(st)))
     drafts = [_table_draft(st, enums, default_schema) for st in statements if _is_table(st)]
+    for st in statements:
+        if _is_added_constraint(st):
+            _alter(st, drafts, default_schema)
     return Schema(tables=tuple(_finish(d, drafts) for d in drafts))
 
 
@@ -80,6 +83,24 @@ def _is_table(st: exp.Expression) -> bool:
     if not isinstance(st.this, exp.Schema):
         raise SynthError(f"CREATE TABLE {st.this.sql()} AS …: column types are unknown from DDL")
     return True
+
+
+def _is_added_constraint(st: exp.Expression) -> bool:
+    return isinstance(st, exp.Alter) and st.args.get("kind") == "TABLE" and any(
+        isinstance(a, exp.AddConstraint) for a in st.args.get("actions") or [])
+
+
+def _alter(st: exp.Alter, drafts: list, default_schema: str | None) -> None:
+    """ALTER TABLE … ADD [CONSTRAINT n] FOREIGN KEY/UNIQUE/CHECK/PRIMARY KEY: the way a
+    dump declares FK cycles (pg_dump adds every FK after all tables exist)."""
+    ref = _ref(st.this, default_schema)
+    draft = next((d for d in drafts if d.ref.key() == ref.key()), None)
+    if draft is None:
+        raise SynthError(f"ALTER TABLE {ref}: no CREATE TABLE {ref} before it in this DDL")
+    for action in st.args["actions"]:
+        if isinstance(action, exp.AddConstraint):
+            for node in action.expressions:
+                _apply(draft, node, column=None, name=None)
 
 
 def _enum_definition(st: exp.Expression) -> tuple[str, tuple[str, ...]] | None:
