@@ -154,6 +154,28 @@ def test_where_through_sql():
     con.close()
 
 
+def test_malformed_rows_show_in_the_result_set():
+    con = synthtab_db.connect()
+    con.execute(TRACKS_SQL)
+    row = con.execute("GENERATE SYNTHETIC FROM tracks ROWS 100 INTO s USING gpt "
+                      "WITH (seed = 1, epochs = 2, max_seconds = 5, max_text_tokens = 4)").fetchone()
+    rejected = dict(row[7])
+    assert row[2] == 100 and rejected["malformed model output"] > 0 and row[6] >= rejected["malformed model output"]
+    con.close()
+
+
+def test_trained_synthesizer_with_retrieval_generates_from_the_database(tmp_path):
+    path = str(tmp_path / "db.duckdb")
+    con = synthtab_db.connect(path)
+    con.execute(f"CREATE TABLE adult AS SELECT * FROM read_csv('{DATA / 'adult_sample.csv'}') LIMIT 300")
+    con.execute("TRAIN SYNTHESIZER lm ON adult USING gpt WITH (seed = 1, epochs = 2, max_seconds = 6, retrieve = 1)")
+    con.close()
+    con = synthtab_db.connect(path)
+    con.execute("GENERATE SYNTHETIC FROM SYNTHESIZER lm ROWS 80 INTO s WHERE sex = 'Female' WITH (seed = 3)")
+    assert con.execute("SELECT count(*), count(DISTINCT sex), min(sex) FROM s").fetchone() == (80, 1, "Female")
+    con.close()
+
+
 def test_retrieval_on_and_off(adult, adult_model):
     data, table = adult
     assert adult_model.context_rows is None

@@ -34,6 +34,7 @@ from synthtab_db.planner.schema import ForeignKey, Kind, Schema, Table, TableRef
 from synthtab_db.privacy.budget import privacy_report
 
 SLOT = "__slot"
+MALFORMED = "malformed model output"
 ProgressFn = Callable[[str, int, int], None]
 
 
@@ -182,11 +183,19 @@ class TableRun:
     def _model_sample(self, n: int, seed: int, context: pa.Table | None = None) -> list[pa.Array]:
         if not self.model_columns():
             return []
+        malformed_before = getattr(self.model, "malformed_rows", 0)
         if self.conditions:
             sample = self.model.sample(n, seed=seed, context=context, conditions=self.conditions)
         else:
             sample = self.model.sample(n, seed=seed, context=context)
+        self._count_malformed(getattr(self.model, "malformed_rows", 0) - malformed_before)
         return [sample.column(c).combine_chunks() for c in self.model_columns()]
+
+    def _count_malformed(self, rows: int) -> None:
+        """A model that parses its own output (gpt) drops and redraws malformed rows before the
+        SQL checks see them; the result set still counts them."""
+        if rows:
+            self.rejected[MALFORMED] = self.rejected.get(MALFORMED, 0) + rows
 
     def _keys(self, n: int) -> dict[str, pa.Array]:
         return {c: gen.generate(n, self.rng, existing=self._existing(c)) for c, gen in self.keygens.items()}
