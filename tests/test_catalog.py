@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-
 import duckdb
 import pytest
-
 from conftest import RELATIONAL, dataset
+
 from synthtab_db.catalog import read_schema, table_names
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.compare import schema_differences
 from synthtab_db.planner.ddl import schema_from_ddl
 from synthtab_db.planner.schema import Kind, TableRef
-
 
 
 def dataset_ddl(name: str) -> str:

@@ -168,6 +168,6 @@ def test_repeated_generation_into_one_duckdb_table_stays_unique(ddl_type, values
     for _ in range(3):
         existing = con.sql("SELECT id::VARCHAR AS id FROM target").to_arrow_table().column("id")
         existing = existing.cast(pa.int64()) if kind is Kind.INTEGER else existing
-        batch = pa.table({"id": keys.generate(1000, rng, existing)})
+        batch = pa.table({"id": keys.generate(1000, rng, existing)})  # noqa: F841 (scanned by DuckDB by name)
         con.execute("INSERT INTO target SELECT * FROM batch")  # the PRIMARY KEY rejects any repeat
     assert con.execute("SELECT count(DISTINCT id) FROM target").fetchone()[0] == 3000

@@ -6,8 +6,8 @@ import random
 
 import duckdb
 import pytest
-
 from conftest import RELATIONAL, dataset
+
 from synthtab_db.catalog import read_schema
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.ddl import schema_from_ddl

@@ -212,7 +212,7 @@ def test_protected_rare_uuids_are_fresh():
     transform = CategoricalTransform(protect_rare=True).fit(source, col)
     out = sample_back(transform, 500)
     assert not set(out.to_pylist()) & set(source.to_pylist())
-    produced = pa.table({"u": out})
+    produced = pa.table({"u": out})  # noqa: F841 (scanned by DuckDB by name)
     assert duckdb.sql("SELECT count(CAST(u AS UUID)) FROM produced").fetchall() == [(500,)]  # valid UUID text
 
 

@@ -10,7 +10,6 @@ by table name, so the same schema always gives the same plan.
 
 from __future__ import annotations
 
-
 import networkx as nx
 from pydantic import BaseModel, ConfigDict
 

@@ -11,7 +11,7 @@ transform that uses a bound converts it into its own value space.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import sqlglot
