@@ -95,15 +95,18 @@ class ArgnSynthesizer(Synthesizer):
         """Weights, dropout and batches all seeded, without touching torch's global random state."""
         with cpu_threads(device), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(self._seed())
-            network = ArgnNetwork(self.encoding.vocabulary, self.settings.embedding_dim,
-                                  self.settings.hidden_dim, context=len(self.context_names)).to(device)
+            settings = self.settings
+            if self.privacy is not None:
+                from synthtab_db.models.argn.private_training import dp_settings, train_private  # needs opacus
+
+                settings = dp_settings(self.settings)
+            network = ArgnNetwork(self.encoding.vocabulary, settings.embedding_dim,
+                                  settings.hidden_dim, context=len(self.context_names)).to(device)
             generator = torch.Generator(device=device).manual_seed(self._seed())
             if self.privacy is not None:
-                from synthtab_db.models.argn.private_training import train_private  # needs opacus
-
                 noise = torch.Generator(device=device).manual_seed(noise_seed(self.settings))
-                self.fit_report = train_private(network, tokens, order_keys(self.order, device), self.settings,
-                                                generator, self.privacy, self.on_epoch, noise)
+                self.fit_report = train_private(network, tokens, order_keys(self.order, device), settings,
+                                                generator, self.privacy, self.on_epoch, noise, self.encoding.priors())
             else:
                 self.fit_report = train(network, tokens, order_keys(self.order, device), self.settings,
                                         generator, self.on_epoch)

@@ -38,7 +38,17 @@ from synthtab_db.models.argn.orders import training_keys
 from synthtab_db.models.argn.training import Fit
 from synthtab_db.privacy.accountant import Gaussian, PrivacyPlan, calibrate
 
-DP_EPOCHS = 20  # planned epochs when WITH (epochs = ...) is not given
+#: What a DP fit takes where WITH does not say.  Larger batches average more rows against
+#: the same noise, and a smaller network spreads it over fewer weights: on Adult at epsilon 1
+#: (2 busy cores) 4096 rows at lr 0.01 gave mostlyai-qa accuracy 0.920 vs 0.916 for argn's
+#: plain 1024 at 4e-3, and hidden_dim 32 the same 0.921 as 128 in a third of the time (63 s).
+DP_DEFAULTS = {"epochs": 20, "batch_size": 4096, "learning_rate": 0.01, "hidden_dim": 32}
+DP_EPOCHS = DP_DEFAULTS["epochs"]
+
+
+def dp_settings(options: ArgnOptions) -> ArgnOptions:
+    """``options`` with DP_DEFAULTS for every knob the user did not set."""
+    return options.model_copy(update={k: v for k, v in DP_DEFAULTS.items() if k not in options.model_fields_set})
 
 
 def planned_epochs(options: ArgnOptions) -> int:
@@ -47,10 +57,13 @@ def planned_epochs(options: ArgnOptions) -> int:
 
 def train_private(network: ArgnNetwork, tokens: np.ndarray, fixed_keys: torch.Tensor, options: ArgnOptions,
                   generator: torch.Generator, plan: PrivacyPlan,
-                  on_epoch: Callable[[dict], None] | None = None, noise: torch.Generator | None = None) -> Fit:
+                  on_epoch: Callable[[dict], None] | None = None, noise: torch.Generator | None = None,
+                  priors: list[np.ndarray] | None = None) -> Fit:
     """Train ``network`` with DP-SGD; the steps taken are added to ``plan``'s mechanisms.
     ``noise`` draws the gradient noise (unseeded entropy unless the user gave a seed)."""
     started, device = time.monotonic(), fixed_keys.device
+    if priors is not None:
+        start_from_priors(network, priors)
     rows = torch.from_numpy(tokens).to(device)
     expected = max(1, min(options.batch_size, len(rows)))
     rate = expected / len(rows)
@@ -80,6 +93,18 @@ def train_private(network: ArgnNetwork, tokens: np.ndarray, fixed_keys: torch.Te
     fit.best_epoch, fit.stopped = len(fit.epochs), "epochs" if done == steps else "max_seconds"
     network.eval()
     return fit
+
+
+@torch.no_grad()
+def start_from_priors(network: ArgnNetwork, priors: list[np.ndarray]) -> None:
+    """Each head's bias starts at the log of its column's DP-released marginal (post-processing,
+    free), the weights scaled down: training starts at the DP marginals and the noisy steps
+    learn how columns depend on each other (on Adult at epsilon 1 within noise of a random
+    start: mostlyai-qa accuracy 0.921 vs 0.920)."""
+    for head, prior in zip(network.heads, priors):
+        logits = torch.log(torch.as_tensor(prior, dtype=head.bias.dtype).clamp(min=1e-6))
+        head.bias.copy_((logits - logits.mean()).to(head.bias.device))
+        head.weight.mul_(0.1)
 
 
 def _dp_step(network: ArgnNetwork, optimizer: DPOptimizer, batch: torch.Tensor, keys: torch.Tensor) -> float:
