@@ -36,7 +36,7 @@ import torch
 
 from synthtab_db.conditions import Condition
 from synthtab_db.device import resolve_device
-from synthtab_db.models.argn import persistence
+from synthtab_db.models import torch_blob as persistence
 from synthtab_db.models.argn.encoding import TableEncoding
 from synthtab_db.models.argn.network import ArgnNetwork
 from synthtab_db.models.argn.options import ArgnOptions, validate
@@ -178,11 +178,8 @@ class ArgnSynthesizer(Synthesizer):
     @classmethod
     def from_bytes(cls, blob: bytes) -> "ArgnSynthesizer":
         """Loads on the CPU; a model saved with device='cuda' samples on the CPU where there is no GPU."""
-        header, weights, arrays = persistence.unpack(blob)
-        options = dict(header["options"])
-        if options.get("device") == "cuda" and not torch.cuda.is_available():
-            options["device"] = "cpu"
-        model = cls(**options)
+        header, weights, arrays = persistence.unpack(blob, cls.name)
+        model = cls(**persistence.options_here(header))
         model.table = Table.model_validate(header["table"])
         model.encoding = TableEncoding.from_state(model.table, header["columns"], header["encoders"], arrays)
         model.order = list(header["order"])

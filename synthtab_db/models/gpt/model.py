@@ -39,10 +39,10 @@ import torch
 from synthtab_db.conditions import Condition
 from synthtab_db.device import resolve_device
 from synthtab_db.errors import SynthError
+from synthtab_db.models import torch_blob as persistence
 from synthtab_db.models.argn.sampling import draw
 from synthtab_db.models.argn.threads import cpu_threads
 from synthtab_db.models.base import Synthesizer
-from synthtab_db.models.gpt import persistence
 from synthtab_db.models.gpt.conditioning import Conditioning, conditioning, forced_tokens, passes
 from synthtab_db.models.gpt.encoding import BOS, NOTHING, ROW, SPECIALS, TableCodec
 from synthtab_db.models.gpt.network import fresh_model, model_from_config, pretrained_model, sized_config
@@ -249,11 +249,8 @@ class GptSynthesizer(Synthesizer):
     @classmethod
     def from_bytes(cls, blob: bytes) -> "GptSynthesizer":
         """Loads on the CPU; a model saved with device='cuda' samples on the CPU where there is no GPU."""
-        header, weights, arrays = persistence.unpack(blob)
-        options = dict(header["options"])
-        if options.get("device") == "cuda" and not torch.cuda.is_available():
-            options["device"] = "cpu"
-        model = cls(**options)
+        header, weights, arrays = persistence.unpack(blob, cls.name)
+        model = cls(**persistence.options_here(header))
         model.table = Table.model_validate(header["table"])
         codec_arrays = {key[6:]: value for key, value in arrays.items() if key.startswith("codec.")}
         model.codec = TableCodec.from_state(model.table, header["columns"], header["codec"], codec_arrays)
