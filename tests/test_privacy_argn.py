@@ -8,6 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("opacus")
 
+import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 from synthtab_db.models.argn.network import ArgnNetwork  # noqa: E402
@@ -100,3 +101,23 @@ def adult_slice():
     data: pa.Table = con.sql("SELECT * FROM adult").to_arrow_table()
     return data, table
 
+
+
+def test_match_marginals_moves_sampled_marginals_onto_the_released_ones():
+    from synthtab_db.models.argn.private_training import match_marginals
+    from synthtab_db.models.argn.sampling import NetworkSampler
+
+    network, _, _ = _network_and_batch()
+    network.eval()
+    priors = [np.array(p, dtype=float) for p in ([0.5, 0.2, 0.1, 0.1, 0.1], [0.7, 0.2, 0.1],
+                                                 [0.3, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2], [0.4, 0.3, 0.2, 0.1])]
+    generator = torch.Generator().manual_seed(0)
+
+    def gap() -> float:
+        drawn = NetworkSampler(network, [0, 1, 2, 3], {}, torch.device("cpu")).tokens(20_000, generator)
+        return max(float(np.abs(np.bincount(drawn[:, j].numpy(), minlength=p.size) / 20_000 - p).max())
+                   for j, p in enumerate(priors))
+
+    before = gap()
+    match_marginals(network, priors, [0, 1, 2, 3], generator)
+    assert before > 0.05 and gap() < 0.02
