@@ -1,4 +1,4 @@
-"""Saved torch models (argn, gpt): a JSON header and plain tensors, nothing that unpickles code.
+"""Saved torch models (argn, gpt, ctgan, tvae): a JSON header and plain tensors, nothing that unpickles code.
 
 Everything goes into one ``torch.save`` of a flat dict of tensors: the header
 as UTF-8 bytes, the network's ``state_dict`` and the encoders' state arrays.
@@ -23,13 +23,20 @@ FORMAT = 1
 
 
 def pack(header: dict[str, Any], network: dict[str, torch.Tensor], arrays: dict[str, np.ndarray]) -> bytes:
-    text = json.dumps(header, default=json_default).encode()
+    text = json.dumps({**header, "format": FORMAT}, default=json_default).encode()
     tensors = {"header": torch.frombuffer(bytearray(text), dtype=torch.uint8)}
     tensors.update({f"net.{key}": value.detach().cpu().contiguous() for key, value in network.items()})
-    tensors.update({f"enc.{key}": torch.from_numpy(np.ascontiguousarray(value)) for key, value in arrays.items()})
+    tensors.update({f"enc.{key}": _tensor(key, value) for key, value in arrays.items()})
     buffer = io.BytesIO()
     torch.save(tensors, buffer)
     return buffer.getvalue()
+
+
+def _tensor(key: str, array: np.ndarray) -> torch.Tensor:
+    array = np.ascontiguousarray(array)
+    if array.dtype == object or array.dtype.kind not in "biuf":
+        raise SynthError(f"cannot save array {key!r} of dtype {array.dtype}")
+    return torch.from_numpy(array.copy())
 
 
 def unpack(blob: bytes, model: str) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, np.ndarray]]:

@@ -1,5 +1,5 @@
 """What CTGAN and TVAE share: encode the table, train with a time bound, sample in
-batches on the device, and persist through ``persist``.
+batches on the device, and persist through ``models.torch_blob``.
 
 A subclass says only how its networks are built (``_build``), what one
 training step is (``_step``), how a batch of rows is generated
@@ -16,9 +16,9 @@ import pyarrow as pa
 import torch
 from torch import nn
 
+from synthtab_db.models import torch_blob
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.models.context import ORDERED, ContextCells, joint, match_context, require_context
-from synthtab_db.models.neural import persist
 from synthtab_db.models.neural.columns import TableEncoder
 from synthtab_db.models.neural.device import fresh_seed, generator, seeded, select_device, threads
 from synthtab_db.models.neural.layers import OutputLayout
@@ -132,12 +132,12 @@ class NeuralSynthesizer(Synthesizer):
             arrays.update({f"model.{k}": v for k, v in self._extra_arrays().items()})
             for name, net in self._sampling_networks().items():
                 tensors.update({f"{name}.{k}": v for k, v in net.state_dict().items()})
-        return persist.pack(header, arrays, tensors)
+        return torch_blob.pack(header, tensors, arrays)
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> "NeuralSynthesizer":
         """Load on CPU (or the saved device when it is here): a GPU-trained model samples anywhere."""
-        header, arrays, weights = persist.unpack(blob, cls.name)
+        header, weights, arrays = torch_blob.unpack(blob, cls.name)
         model = cls.__new__(cls)
         model.settings = validate_options(cls.options_model, header["options"], cls.name)
         model.options, model.report = model.settings.model_dump(), header["report"]
