@@ -230,8 +230,6 @@ def check_clauses(s: GenerateStatement) -> None:
         raise SynthError("GENERATE SYNTHETIC FROM DATABASE needs INTO SCHEMA <schema>")
     if s.into is not None and s.into_schema is not None:
         raise SynthError("use INTO <table> or INTO SCHEMA <schema>, not both")
-    if s.database and s.rows is not None:
-        raise SynthError("FROM DATABASE takes SCALE, not ROWS; per-table counts go in WITH (rows = {'table': n})")
     if s.database and s.where is not None:
         raise SynthError("WHERE applies to one table, not to FROM DATABASE")
     if s.synthesizer and s.using:

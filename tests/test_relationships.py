@@ -227,3 +227,12 @@ def test_declared_varchar_lengths_cap_generated_strings():
     assert result["rows"] == 300
     longest = con.duckdb.execute("SELECT max(length(name)), max(length(code)) FROM synth_t").fetchall()[0]
     assert longest[0] <= 4 and longest[1] <= 5
+
+
+def test_rows_on_a_database_sizes_the_root_tables(shop):
+    """ROWS n on FROM DATABASE: every root table gets n rows, children follow their counts."""
+    result = shop.execute("GENERATE SYNTHETIC FROM DATABASE main INTO SCHEMA synth ROWS 100 WITH (seed = 3)").arrow()
+    rows = {r["table"]: r["rows"] for r in result.to_pylist()}
+    assert rows["synth.customer"] == 100
+    per_parent = shop.duckdb.execute("SELECT (SELECT count(*) FROM invoice) / (SELECT count(*) FROM customer)").fetchall()[0][0]
+    assert abs(rows["synth.invoice"] - 100 * per_parent) <= 0.25 * 100 * per_parent

@@ -267,7 +267,7 @@ def _database_job(sub: Schema, schema: Schema, table: Table, target: dict, state
         table=table,
         source=table.ref,
         target=target[table.ref.key()],
-        rows=statement.options.rows.get(table.name.lower()),
+        rows=statement.options.rows.get(table.name.lower(), statement.rows if _is_root(sub, table) else None),
         scale=statement.scale or 1.0,
         parents=parents,
         parent_sources=sources,
@@ -275,6 +275,11 @@ def _database_job(sub: Schema, schema: Schema, table: Table, target: dict, state
         model_options=statement.model_options,
         append=statement.options.append,
     )
+
+
+def _is_root(sub: Schema, table: Table) -> bool:
+    """No parent among the tables generated (a self-reference doesn't count): ROWS applies here."""
+    return not any(sub.has_table(fk.ref_table) and not table.is_self_reference(fk) for fk in table.foreign_keys)
 
 
 def _exists(con, ref: TableRef) -> bool:
