@@ -25,6 +25,7 @@ from synthtab_db.models import get_model
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.planner.graph import parent_ref
 from synthtab_db.planner.schema import ForeignKey, Schema, Table, TableRef
+from synthtab_db.privacy.units import unit_ids
 
 
 @dataclass
@@ -102,6 +103,10 @@ def learn_table(
     synthesizer = model(**model_options)
     if on_epoch is not None:
         synthesizer.on_epoch = on_epoch
+    if main_fk is not None and model_options.get("epsilon") is not None:
+        # under DP a child protects its parents: rows are grouped by their main parent (privacy.units)
+        synthesizer.privacy_units = unit_ids([data.column(c).to_pylist() for c in main_fk.columns],
+                                             data.num_rows)
     if context is None:
         fitted = synthesizer.fit(data.select(list(model_columns)), table)
     else:

@@ -33,6 +33,7 @@ from synthtab_db.models.serialize import json_default
 from synthtab_db.planner.schema import Column, Table
 from synthtab_db.privacy.options import PrivacyOptions
 from synthtab_db.privacy.plan import private_plan
+from synthtab_db.privacy.units import bounded
 from synthtab_db.transforms import (
     CategoryIntervals,
     ColumnTransform,
@@ -99,6 +100,7 @@ class GaussianCopula(Synthesizer):
         bounds = column_bounds(table)
         rng = np.random.default_rng(self._seed())
         self.privacy = private_plan(self.options, data.num_rows) if data.num_rows > 1 else None
+        data, _ = bounded(self, data, self.privacy, int(self.options.get("max_rows_per_parent", 8)), self._seed())
         if self.privacy is not None:  # noisy statistics only: models/copula_private.py
             corr, observed = fit_private(self, data, table, self.privacy)
         else:

@@ -62,7 +62,7 @@ def private_correlation(model, data: pa.Table, plan: PrivacyPlan,
     plan.mechanisms.append(Gaussian(noise))
     plan.noise_multiplier, plan.max_grad_norm = noise, bound * bound
     clipped = clip_rows(scores, bound)
-    total = noisy_matrix(clipped.T @ clipped, noise * bound * bound, rng)
+    total = noisy_matrix(clipped.T @ clipped, noise * bound * bound * plan.contribution, rng)
     rows = max(float(np.mean(np.diag(total))), 1.0)
     scale = np.sqrt(np.clip(np.diag(total), 1e-9, None))
     corr = np.clip(total / np.outer(scale, scale), -1.0, 1.0)

@@ -101,6 +101,7 @@ class PrivacyPlan:
     noise_multiplier: float | None = None  # the model mechanism's
     max_grad_norm: float | None = None  # DP-SGD's clipping bound (the copula's: its row-norm bound squared)
     statistics_share: float = STATISTICS_SHARE
+    contribution: int = 1  # rows one privacy unit may add (a parent's children, bounded): sensitivities scale by it
 
     @property
     def rdp_delta(self) -> float:

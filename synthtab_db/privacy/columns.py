@@ -86,13 +86,15 @@ def release_columns(data: pa.Table, table: Table, options: dict[str, Any], plan:
     noise = plan.statistics_noise()
     plan.mechanisms.append(Gaussian(noise))
     total_weight = sum(WEIGHTS[q] for q in query_weights(columns))
-    sigmas = {q: noise * float(np.sqrt(total_weight / w)) for q, w in WEIGHTS.items()}
+    unit = plan.contribution  # a privacy unit (a parent) moves each count by up to this many rows
+    sigmas = {q: unit * noise * float(np.sqrt(total_weight / w)) for q, w in WEIGHTS.items()}
     open_domains = sum(1 for c in columns if c.type.kind not in NUMBER_CODECS and _domain(c, bounds[c.name]) is None)
     if open_domains:
         plan.key_delta = plan.threshold_delta
     token = options.get("rare_token")
     options = {**options, "rare_token": RARE_TOKEN if token in (None, "<other>") else token}
-    release = _Release(sigmas, key_threshold(sigmas["category"], plan.threshold_delta, open_domains), options, rng)
+    release = _Release(sigmas, key_threshold(sigmas["category"], plan.threshold_delta, open_domains, unit),
+                       options, rng, unit)
     release.total = max(float(noisy_counts(np.array([data.num_rows]), sigmas["total"], rng)[0]), 1.0)
     return {c.name: release.column(data.column(c.name), c, bounds[c.name]) for c in columns}
 
@@ -104,8 +106,8 @@ def _kept(noisy: np.ndarray, sigma: float) -> np.ndarray:
 
 class _Release:
     def __init__(self, sigmas: dict[str, float], key_tau: float, options: dict[str, Any],
-                 rng: np.random.Generator) -> None:
-        self.sigmas, self.key_tau, self.options, self.rng = sigmas, key_tau, options, rng
+                 rng: np.random.Generator, unit: int = 1) -> None:
+        self.sigmas, self.key_tau, self.options, self.rng, self.unit = sigmas, key_tau, options, rng, unit
         self.total = 1.0
 
     def column(self, values: pa.ChunkedArray, column: Column, bounds: Bounds) -> ColumnRelease:
@@ -170,7 +172,7 @@ class _Release:
         lows, highs = _coarse_buckets()
         counts = np.bincount(_coarse_index(numbers), minlength=lows.size)
         sigma = self.sigmas["coarse"]
-        kept = np.flatnonzero(noisy_counts(counts, sigma, self.rng) >= grid_threshold(sigma))
+        kept = np.flatnonzero(noisy_counts(counts, sigma, self.rng) >= grid_threshold(sigma, self.unit))
         if not kept.size:
             found_low, found_high = (0.0, 1.0)
         else:

@@ -22,21 +22,21 @@ def noisy_counts(counts: np.ndarray, sigma: float, rng: np.random.Generator) -> 
     return counts + rng.normal(0.0, sigma, size=counts.shape)
 
 
-def key_threshold(sigma: float, delta: float, histograms: int) -> float:
+def key_threshold(sigma: float, delta: float, histograms: int, contribution: int = 1) -> float:
     """Noisy-count threshold for releasing keys from a data-dependent domain.
 
-    A key seen in one row has count 1; across ``histograms`` columns it passes
+    A key seen in one row (one unit's ``contribution`` rows) has that count; across ``histograms`` columns it passes
     with probability at most ``delta`` (union bound), which is the extra delta
     the release costs on top of the Gaussian mechanism's.
     """
     tail = max(delta / max(histograms, 1), 1e-300)
-    return 1.0 + sigma * float(-ndtri(np.array([tail]))[0])
+    return float(contribution) + sigma * float(-ndtri(np.array([tail]))[0])
 
 
-def grid_threshold(sigma: float) -> float:
+def grid_threshold(sigma: float, contribution: int = 1) -> float:
     """Noisy-count threshold for a data-independent grid: empty buckets almost never pass,
     and a bucket holding one record passes as rarely (no privacy cost, only accuracy)."""
-    return 1.0 + sigma * float(-ndtri(np.array([SPURIOUS_RATE]))[0])
+    return float(contribution) + sigma * float(-ndtri(np.array([SPURIOUS_RATE]))[0])
 
 
 def gaussian_sigma_for(noise_multiplier: float, sensitivity: float) -> float:

@@ -51,6 +51,7 @@ from synthtab_db.models.registry import register
 from synthtab_db.planner.schema import Table
 from synthtab_db.privacy.columns import release_columns
 from synthtab_db.privacy.plan import noise_seed, private_plan
+from synthtab_db.privacy.units import bounded
 from synthtab_db.transforms import arrow_type
 
 _TRANSFORM_OPTIONS = ("max_categories", "min_count", "protect_rare", "rare_token", "max_bins", "clip_extremes")
@@ -81,6 +82,7 @@ class ArgnSynthesizer(Synthesizer):
         data, self.context_names = joint(data, context)
         self.table = table
         self.privacy = private_plan(self.settings, data.num_rows)
+        data, self._units = bounded(self, data, self.privacy, self.settings.max_rows_per_parent, self._seed())
         released = None if self.privacy is None else release_columns(
             data, table, self._transform_options(), self.privacy, np.random.default_rng(noise_seed(self.settings)))
         self.encoding = TableEncoding.fit(data, table, self._transform_options(), released)
@@ -106,7 +108,8 @@ class ArgnSynthesizer(Synthesizer):
             if self.privacy is not None:
                 noise = torch.Generator(device=device).manual_seed(noise_seed(self.settings))
                 self.fit_report = train_private(network, tokens, order_keys(self.order, device), settings,
-                                                generator, self.privacy, self.on_epoch, noise, self.encoding.priors())
+                                                generator, self.privacy, self.on_epoch, noise, self.encoding.priors(),
+                                                self._units)
             else:
                 self.fit_report = train(network, tokens, order_keys(self.order, device), self.settings,
                                         generator, self.on_epoch)

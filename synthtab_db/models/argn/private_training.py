@@ -58,15 +58,21 @@ def planned_epochs(options: ArgnOptions) -> int:
 def train_private(network: ArgnNetwork, tokens: np.ndarray, fixed_keys: torch.Tensor, options: ArgnOptions,
                   generator: torch.Generator, plan: PrivacyPlan,
                   on_epoch: Callable[[dict], None] | None = None, noise: torch.Generator | None = None,
-                  priors: list[np.ndarray] | None = None) -> Fit:
+                  priors: list[np.ndarray] | None = None, units: np.ndarray | None = None) -> Fit:
     """Train ``network`` with DP-SGD; the steps taken are added to ``plan``'s mechanisms.
-    ``noise`` draws the gradient noise (unseeded entropy unless the user gave a seed)."""
+    ``noise`` draws the gradient noise (unseeded entropy unless the user gave a seed).
+    ``units`` (0..U-1 per row, ``privacy.units``): Poisson sampling picks units, not rows,
+    and rows are clipped to ``max_grad_norm / plan.contribution``."""
     started, device = time.monotonic(), fixed_keys.device
     if priors is not None:
         start_from_priors(network, priors)
     rows = torch.from_numpy(tokens).to(device)
-    expected = max(1, min(options.batch_size, len(rows)))
-    rate = expected / len(rows)
+    unit_of = torch.arange(len(rows), device=device) if units is None else torch.from_numpy(units).to(device)
+    n_units = int(unit_of.max()) + 1 if len(rows) else 1
+    expected_units = max(1, min(options.batch_size // plan.contribution, n_units))
+    rate = expected_units / n_units
+    expected = max(1, int(round(rate * len(rows))))
+    row_clip = options.max_grad_norm / plan.contribution
     epochs = planned_epochs(options)
     steps = max(1, int(np.ceil(epochs / rate)))
     sigma = calibrate(plan.epsilon, plan.rdp_delta, rate, steps, fixed=tuple(plan.mechanisms))
@@ -77,8 +83,8 @@ def train_private(network: ArgnNetwork, tokens: np.ndarray, fixed_keys: torch.Te
     fit, done, total = Fit(), 0, 0.0
     per_epoch = -(-steps // epochs)
     for step in range(steps):
-        batch = rows[torch.rand(len(rows), generator=generator, device=device) < rate]
-        total += _dp_step(network, optimizer, batch, training_keys(len(batch), fixed_keys, generator))
+        batch = rows[(torch.rand(n_units, generator=generator, device=device) < rate)[unit_of]]
+        total += _dp_step(network, optimizer, batch, training_keys(len(batch), fixed_keys, generator), row_clip)
         done = step + 1
         out_of_time = time.monotonic() - started > options.max_seconds
         if done % per_epoch == 0 or out_of_time or done == steps:
@@ -129,13 +135,14 @@ def start_from_priors(network: ArgnNetwork, priors: list[np.ndarray]) -> None:
         head.weight.mul_(0.1)
 
 
-def _dp_step(network: ArgnNetwork, optimizer: DPOptimizer, batch: torch.Tensor, keys: torch.Tensor) -> float:
+def _dp_step(network: ArgnNetwork, optimizer: DPOptimizer, batch: torch.Tensor, keys: torch.Tensor,
+             row_clip: float | None = None) -> float:
     """One DP-SGD step over a Poisson batch (possibly empty); the batch's summed loss."""
     network.train()
     optimizer.zero_grad(set_to_none=False)
     total = 0.0
     if len(batch):
-        losses, factors = clipped_losses(network, batch, keys, optimizer.max_grad_norm)
+        losses, factors = clipped_losses(network, batch, keys, row_clip or optimizer.max_grad_norm)
         (losses * factors).sum().backward()
         total = float(losses.detach().sum())
     optimizer.step()
