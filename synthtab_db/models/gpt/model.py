@@ -19,7 +19,10 @@ rows a second; Chinook track titles: 0.1% of generated titles copy a training
 title (argn, replaying its rare-value pool: 100%), about 11% of drawn rows
 malformed and redrawn.
 
-Known limits: ``context`` (parent-table columns) is not used; retrieval keeps
+A child table's parent context is learned jointly and met by matching sampled
+rows to each row's context cell, as for CTGAN and TVAE.
+
+Known limits: retrieval keeps
 real rows in the saved model; DP-SGD is not wired in (retrieve is refused with
 ``epsilon``).  On a CPU the network gets few epochs in a minutes-long budget,
 so it trails argn on a table of categories and numbers; its reason to exist is
@@ -43,6 +46,7 @@ from synthtab_db.models import torch_blob as persistence
 from synthtab_db.models.argn.sampling import draw
 from synthtab_db.models.argn.threads import cpu_threads
 from synthtab_db.models.base import Synthesizer
+from synthtab_db.models.context import ORDERED, ContextCells, joint, match_context, require_context
 from synthtab_db.models.gpt.conditioning import Conditioning, conditioning, forced_tokens, passes
 from synthtab_db.models.gpt.encoding import BOS, NOTHING, ROW, SPECIALS, TableCodec
 from synthtab_db.models.gpt.network import fresh_model, model_from_config, pretrained_model, sized_config
@@ -78,6 +82,8 @@ class GptSynthesizer(Synthesizer):
         self.network = None
         self.fit_report = Fit()
         self.guard = CopyGuard(np.zeros(0, dtype=np.uint64))
+        self.context_names: list[str] = []  # parent context columns (a child table's), fitted first
+        self.cells: ContextCells | None = None
         self.context_rows: np.ndarray | None = None  # retrieval: real rows (tokens, fixed order)
         self.context_tokens: np.ndarray | None = None  # retrieval: each real row's first token per column
         self.malformed_rows = 0  # generated rows rejected as malformed, since this object was made
@@ -86,6 +92,10 @@ class GptSynthesizer(Synthesizer):
     # -- learning -----------------------------------------------------------------------
     def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None) -> "GptSynthesizer":
         device = torch.device(resolve_device(self.settings.device))
+        own = data
+        data, self.context_names = joint(data, context)
+        self.cells = None if not self.context_names else ContextCells.fit(
+            context, {c: table.column(c).type.kind in ORDERED for c in data.column_names}, own)
         self.table = table
         self.codec = TableCodec.fit(data, table, self.settings.model_dump() | {"seed": self._seed()})
         self.network, self.fit_report = None, Fit()
@@ -145,7 +155,18 @@ class GptSynthesizer(Synthesizer):
     # -- sampling -----------------------------------------------------------------------
     def sample(self, n: int, *, seed: int | None = None, context: pa.Table | None = None,
                conditions: dict[str, Condition] | None = None) -> pa.Table:
-        """``n`` well-formed rows; the same model, ``n``, seed and device give the same rows."""
+        """``n`` well-formed rows; the same model, ``n``, seed (context) and device give the same rows.
+
+        A parent context (a child table's) is met like CTGAN's and TVAE's: joint rows are
+        sampled and matched to each row's context cell (``models.context``)."""
+        names = [c.name for c in self.codec.columns][len(self.context_names):]
+        given = require_context(self.context_names, context, n)
+        if given is None or self.cells is None:
+            return self._sample_joint(n, seed, conditions).select(names)
+        return match_context(lambda m, s: self._sample_joint(m, s, conditions), self.cells, given, names, seed)
+
+    def _sample_joint(self, n: int, seed: int | None, conditions: dict[str, Condition] | None) -> pa.Table:
+        """Every fitted column, the context's included."""
         device = torch.device(resolve_device(self.settings.device))
         found = conditioning(self.codec, conditions)
         seeds, parts, have, rate = np.random.SeedSequence(seed), [], 0, 1.0
@@ -240,6 +261,7 @@ class GptSynthesizer(Synthesizer):
             arrays["context_rows"], arrays["context_tokens"] = self.context_rows, self.context_tokens
         header = {"format": persistence.FORMAT, "model": self.name, "options": self.settings.model_dump(),
                   "table": self.table.model_dump(mode="json"), "columns": [c.name for c in self.codec.columns],
+                  "context": self.context_names, "cells": None if self.cells is None else self.cells.to_dict(),
                   "codec": meta, "network": None if self.network is None else self.network.config.to_dict(),
                   "fit": {"epochs": self.fit_report.epochs, "best_epoch": self.fit_report.best_epoch,
                           "stopped": self.fit_report.stopped}}
@@ -256,6 +278,8 @@ class GptSynthesizer(Synthesizer):
         model.codec = TableCodec.from_state(model.table, header["columns"], header["codec"], codec_arrays)
         model.guard = CopyGuard(arrays["guard"].view(np.uint64))
         model.context_rows, model.context_tokens = arrays.get("context_rows"), arrays.get("context_tokens")
+        model.context_names = list(header.get("context") or [])
+        model.cells = ContextCells.from_dict(header["cells"]) if header.get("cells") else None
         model.fit_report = Fit(**header["fit"])
         if header["network"] is not None:
             model.network = model_from_config(header["network"])
