@@ -53,3 +53,22 @@ def test_one_parents_many_rows_do_not_reach_dp_output(model):
     con.execute(f"GENERATE SYNTHETIC FROM flat USING {model} WITH (epsilon = 4, seed = 1{extra})")
     control = con.duckdb.execute("SELECT count(*) FROM synth_flat WHERE channel = 'secret-channel'").fetchall()[0][0]
     assert control > 0
+
+
+@pytest.mark.parametrize("model", ["copula", "argn"])
+def test_children_per_parent_are_released_with_dp_from_the_same_budget(model):
+    """One customer with 400 orders: under DP the counts come from a noisy histogram capped at
+    max_rows_per_parent, so no synthetic customer gets hundreds; the spend stays as asked."""
+    con = synthtab_db.connect()
+    _shop(con.duckdb, 400)
+    extra = ", epochs = 1" if model == "argn" else ""
+    result = con.execute(f"GENERATE SYNTHETIC FROM DATABASE main INTO SCHEMA dp USING {model} "
+                         f"WITH (epsilon = 2, seed = 3{extra})").arrow().to_pylist()
+    orders = next(r for r in result if r["table"] == "dp.orders")
+    assert orders["epsilon"] == pytest.approx(1.0, rel=0.01), "half of epsilon 2 per table, counts included"
+    most = con.duckdb.execute("SELECT max(n) FROM (SELECT count(*) n FROM dp.orders WHERE customer_id IS NOT NULL "
+                              "GROUP BY customer_id)").fetchall()
+    assert most[0][0] <= 8
+    con.execute(f"GENERATE SYNTHETIC FROM DATABASE main INTO SCHEMA plain USING {model} WITH (seed = 3{extra})")
+    most = con.duckdb.execute("SELECT max(n) FROM (SELECT count(*) n FROM plain.orders GROUP BY customer_id)").fetchall()
+    assert most[0][0] >= 100, "without DP the heavy customer's count is learned as it is"

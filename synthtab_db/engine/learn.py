@@ -25,6 +25,7 @@ from synthtab_db.models import get_model
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.planner.graph import parent_ref
 from synthtab_db.planner.schema import ForeignKey, Schema, Table, TableRef
+from synthtab_db.privacy import child_counts as dp_counts
 from synthtab_db.privacy.units import unit_ids
 
 
@@ -103,10 +104,14 @@ def learn_table(
     synthesizer = model(**model_options)
     if on_epoch is not None:
         synthesizer.on_epoch = on_epoch
-    if main_fk is not None and model_options.get("epsilon") is not None:
-        # under DP a child protects its parents: rows are grouped by their main parent (privacy.units)
+    private = main_fk is not None and model_options.get("epsilon") is not None
+    if private:
+        # under DP a child protects its parents: rows are grouped by their main parent (privacy.units),
+        # and the children-per-parent counts are released from noise reserved out of the same epsilon
         synthesizer.privacy_units = unit_ids([data.column(c).to_pylist() for c in main_fk.columns],
                                              data.num_rows)
+        synthesizer.privacy_reserved = [dp_counts.reserve(model_options["epsilon"], model_options.get("delta"),
+                                                          data.num_rows)]
     if context is None:
         fitted = synthesizer.fit(data.select(list(model_columns)), table)
     else:
@@ -117,7 +122,13 @@ def learn_table(
         for fk in table.foreign_keys
         if fk.columns in parent_sources
     }
-    if context is not None:
+    if private:
+        sampler, cap = samplers[main], int(model_options.get("max_rows_per_parent", 8))
+        null_rows = int(round(sampler.null_rate * data.num_rows))
+        sampler.counts, sampler.null_rate = dp_counts.release_counts(
+            sampler.counts, null_rows, cap, synthesizer.privacy_reserved[0],
+            np.random.default_rng(model_options.get("seed")))
+    elif context is not None:
         near = [(c.source, c.column) for c in context.at_depth(1)]
         samplers[main].strata = learn_main_strata(con, source, parent_sources[main], main_fk, near)
     notes = []

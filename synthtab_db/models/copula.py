@@ -100,6 +100,8 @@ class GaussianCopula(Synthesizer):
         bounds = column_bounds(table)
         rng = np.random.default_rng(self._seed())
         self.privacy = private_plan(self.options, data.num_rows) if data.num_rows > 1 else None
+        if self.privacy is not None:  # mechanisms the engine runs from the same budget (a child's counts)
+            self.privacy.mechanisms.extend(getattr(self, "privacy_reserved", []))
         data, _ = bounded(self, data, self.privacy, int(self.options.get("max_rows_per_parent", 8)), self._seed())
         if self.privacy is not None:  # noisy statistics only: models/copula_private.py
             corr, observed = fit_private(self, data, table, self.privacy)

@@ -82,6 +82,8 @@ class ArgnSynthesizer(Synthesizer):
         data, self.context_names = joint(data, context)
         self.table = table
         self.privacy = private_plan(self.settings, data.num_rows)
+        if self.privacy is not None:  # mechanisms the engine runs from the same budget (a child's counts)
+            self.privacy.mechanisms.extend(getattr(self, "privacy_reserved", []))
         data, self._units = bounded(self, data, self.privacy, self.settings.max_rows_per_parent, self._seed())
         released = None if self.privacy is None else release_columns(
             data, table, self._transform_options(), self.privacy, np.random.default_rng(noise_seed(self.settings)))
