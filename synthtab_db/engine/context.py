@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-import pyarrow as pa
 
 from synthtab_db.duck import first_row
 from synthtab_db.engine.roles import column_roles
@@ -155,7 +154,3 @@ def _eligible(con: duckdb.DuckDBPyConnection, table: Table) -> list[str]:
             continue
         keep.append(name)
     return keep
-
-
-def read_context(con: duckdb.DuckDBPyConnection, spec: ContextSpec, source: TableRef) -> pa.Table:
-    return con.sql(spec.source_sql(source)).to_arrow_table()

@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from synthtab_db.duck import first_row, run_sql
+from synthtab_db.duck import run_sql
 from synthtab_db.engine import foreign_keys as fks
 from synthtab_db.engine.roles import fk_key_mode
 from synthtab_db.engine.staging import quote
@@ -31,14 +31,15 @@ def fill_deferred(
 ) -> None:
     """``deferred``: FK columns -> (source parent, generated parent)."""
     rng = np.random.default_rng(seed)
-    rows = first_row(con, f"SELECT count(*) FROM {table_expr(target).sql('duckdb')}")[0]
+    rowids = con.sql(f"SELECT rowid AS r FROM {table_expr(target).sql('duckdb')} ORDER BY rowid").to_arrow_table()
     for cols, (parent_source, parent) in deferred.items():
         fk = next(f for f in table.foreign_keys if f.columns == cols)
-        _fill(con, table, source, target, fk, parent_source, parent, rows, rng)
+        _fill(con, table, source, target, fk, parent_source, parent, rowids.column("r"), rng)
 
 
 def _fill(con, table: Table, source: TableRef, target: TableRef, fk: ForeignKey, parent_source: TableRef,
-          parent: TableRef, rows: int, rng: np.random.Generator) -> None:
+          parent: TableRef, rowids: pa.ChunkedArray, rng: np.random.Generator) -> None:
+    rows = len(rowids)
     parents = con.sql(
         f"SELECT {', '.join(quote(c) for c in fk.ref_columns)} FROM {table_expr(parent).sql('duckdb')}"
     ).to_arrow_table()
@@ -54,8 +55,7 @@ def _fill(con, table: Table, source: TableRef, target: TableRef, fk: ForeignKey,
     else:
         index[keep] = fks.draw_parents(weights, keep.size, rng)
     keys = fks.take_keys(parents, index, fk)
-    rowids = con.sql(f"SELECT rowid AS r FROM {table_expr(target).sql('duckdb')} ORDER BY rowid").to_arrow_table()
-    updates = pa.table({"__rid": rowids.column("r"), **{f"__v{i}": keys[c] for i, c in enumerate(fk.columns)}})
+    updates = pa.table({"__rid": rowids, **{f"__v{i}": keys[c] for i, c in enumerate(fk.columns)}})
     con.register(_UPDATES, updates)
     try:
         sets = ", ".join(f"{quote(c)} = u.__v{i}" for i, c in enumerate(fk.columns))

@@ -108,7 +108,7 @@ def learn_table(
     if private:
         # under DP a child protects its parents: rows are grouped by their main parent (privacy.units),
         # and the children-per-parent counts are released from noise reserved out of the same epsilon
-        synthesizer.privacy_units = unit_ids([data.column(c).to_pylist() for c in main_fk.columns],
+        synthesizer.privacy_units = unit_ids([data.column(c) for c in main_fk.columns],
                                              data.num_rows)
         synthesizer.privacy_reserved = [dp_counts.reserve(model_options["epsilon"], model_options.get("delta"),
                                                           data.num_rows)]

@@ -20,8 +20,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from synthtab_db.association import contingency, cramers_v
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import Kind
+from synthtab_db.transforms import as_array
 
 CONTEXT_PREFIX = "__ctx."
 ORDERED = {Kind.INTEGER, Kind.FLOAT, Kind.DECIMAL, Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ, Kind.TIME}
@@ -52,7 +54,7 @@ def require_context(names: list[str], context: pa.Table | None, n: int) -> pa.Ta
 
 def numbers(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """An ordered column as float64 (dates as days, timestamps as microseconds); NaN where NULL."""
-    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    array = as_array(values)
     kind = array.type
     if pa.types.is_date32(kind):
         array = array.cast(pa.int32())
@@ -91,8 +93,7 @@ class Binner:
         if self.ordered:
             x = numbers(values)
             return np.where(np.isnan(x), null, np.searchsorted(self.edges, np.nan_to_num(x), side="right"))
-        array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-        text = array.cast(pa.string())
+        text = as_array(values).cast(pa.string())
         index = pc.index_in(text, value_set=pa.array(self.labels, pa.string())).to_numpy(zero_copy_only=False)
         index = np.where(np.isnan(index.astype(float)), len(self.labels), index).astype(np.int64)
         valid = text.is_valid().to_numpy(zero_copy_only=False)
@@ -122,7 +123,8 @@ class ContextCells:
         if data is not None and data.num_columns and data.num_rows:
             targets = [Binner.fit(data.column(c), ordered.get(c, False)).cells(data.column(c))
                        for c in data.column_names]
-            strength = {c: max(cramers_v(b.cells(context.column(c)), t) for t in targets) for c, b in binners.items()}
+            strength = {c: max(cramers_v(contingency(b.cells(context.column(c)), t)) for t in targets)
+                        for c, b in binners.items()}
             names = sorted(binners, key=lambda c: -strength[c])[: cls.MAX_COLUMNS]
         else:
             names = list(binners)[: cls.MAX_COLUMNS]
@@ -141,20 +143,6 @@ class ContextCells:
     @classmethod
     def from_dict(cls, d: dict) -> "ContextCells":
         return cls(list(d["names"]), [Binner.from_dict(b) for b in d["binners"]])
-
-
-def cramers_v(a: np.ndarray, b: np.ndarray) -> float:
-    """Association of two cell codings, 0 (independent) to 1."""
-    if a.size == 0:
-        return 0.0
-    _, a = np.unique(a, return_inverse=True)
-    _, b = np.unique(b, return_inverse=True)
-    table = np.zeros((a.max() + 1, b.max() + 1))
-    np.add.at(table, (a, b), 1.0)
-    expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / a.size
-    chi2 = np.sum((table - expected) ** 2 / np.where(expected > 0, expected, 1.0))
-    k = min(table.shape) - 1
-    return float(np.sqrt(chi2 / (a.size * k))) if k > 0 else 0.0
 
 
 def match_context(

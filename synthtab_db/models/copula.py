@@ -162,12 +162,9 @@ class GaussianCopula(Synthesizer):
         dims = [score for codec, name in zip(codecs, self.context_names)
                 for score, _ in codec.to_normal(context.column(name), noise)]
         given = np.nan_to_num(np.vstack(dims)) if dims else np.zeros((0, context.num_rows))
-        gain, factor = self._conditional()
+        gain, factor = self._cond
         rest = gain @ given + factor @ noise.standard_normal((factor.shape[0], context.num_rows))
         return np.vstack([given, rest])
-
-    def _conditional(self) -> tuple[np.ndarray, np.ndarray]:
-        return self._cond
 
     def _seed(self) -> int:
         return int(self.options.get("seed") or 0)

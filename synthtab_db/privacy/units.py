@@ -13,6 +13,8 @@ summed gradient stays within ``max_grad_norm``.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def bound_contributions(units: np.ndarray, max_rows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -27,18 +29,19 @@ def bound_contributions(units: np.ndarray, max_rows: int, rng: np.random.Generat
     return kept, compact
 
 
-def unit_ids(keys: list[np.ndarray] | None, rows: int) -> np.ndarray:
-    """One id per row from its parent key columns (NULL in any: a unit of its own)."""
+def unit_ids(keys: list | None, rows: int) -> np.ndarray:
+    """One id per row from its parent key columns (anything ``pa.array`` takes); a NULL in any
+    of them makes the row a unit of its own (a negative id)."""
     if not keys:
         return np.arange(rows)
-    null = np.zeros(rows, dtype=bool)
-    parts = []
+    codes, null = [], np.zeros(rows, dtype=bool)
     for column in keys:
-        values = np.asarray(column, dtype=object)
-        null |= np.array([v is None for v in values])
-        parts.append(values.astype(str))
-    joined = np.array(["\x1f".join(p) for p in zip(*parts)], dtype=object)
-    ids = np.unique(joined, return_inverse=True)[1].astype(np.int64)
+        encoded = pc.dictionary_encode(pa.array(column) if not isinstance(column, (pa.Array, pa.ChunkedArray))
+                                       else column)
+        indices = (encoded.combine_chunks() if isinstance(encoded, pa.ChunkedArray) else encoded).indices
+        null |= indices.is_null().to_numpy(zero_copy_only=False)
+        codes.append(indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64))
+    ids = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
     return np.where(null, -1 - np.arange(rows), ids)
 
 

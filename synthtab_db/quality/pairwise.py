@@ -14,6 +14,7 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.decomposition import PCA
 
+from synthtab_db.association import cramers_v
 from synthtab_db.quality.encode import Encoding
 from synthtab_db.quality.report import MetricRow
 from synthtab_db.quality.sample import Frame
@@ -61,17 +62,6 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     if rx.std() == 0 or ry.std() == 0:
         return 0.0
     return float(np.corrcoef(rx, ry)[0, 1])
-
-
-def cramers_v(joint: np.ndarray) -> float:
-    """Cramér's V of a contingency table (empty rows and columns dropped)."""
-    table = joint[joint.sum(1) > 0][:, joint.sum(0) > 0]
-    n, k = table.sum(), min(table.shape) - 1
-    if n == 0 or k < 1:
-        return 0.0
-    expected = np.outer(table.sum(1), table.sum(0)) / n
-    chi2 = float(((table - expected) ** 2 / expected).sum())
-    return float(np.sqrt(min(1.0, chi2 / (n * k))))
 
 
 def _pair_rows(pair: str, joint_real, joint_syn, measure: str, a_real: float, a_syn: float) -> list[MetricRow]:
