@@ -82,7 +82,8 @@ def prepare_jobs(con: duckdb.DuckDBPyConnection, jobs: list, options, model_opti
     return requests
 
 
-MECHANISMS = {"argn": "DP-SGD + noisy column statistics", "copula": "noisy column statistics + noisy correlations"}
+MECHANISMS = {"argn": "DP-SGD + noisy column statistics", "copula": "noisy column statistics + noisy correlations",
+              "gpt": "DP-SGD + noisy column statistics"}
 
 
 def privacy_report(model) -> dict | None:

@@ -10,6 +10,11 @@ WHERE restrictions on them are the ones argn computes.
 
 A row's piece for a column: one token; for text, the column's marker, its
 sub-word tokens and ``SEP`` (or ``NULL`` for a NULL text).
+
+Under differential privacy (``from_release``) the vocabulary comes from DP-released
+column statistics (``privacy.columns``) and never from the rows: categories kept by a
+noisy threshold (the rest the protected ``_RARE_``), number bins from DP bounds and
+quantiles (values clipped to them), text as bytes of a fixed alphabet.
 """
 
 from __future__ import annotations
@@ -79,6 +84,19 @@ class TableCodec:
         corpus = [v for c, text in zip(columns, texts) if text for v in _texts(data.column(c.name))]
         tokenizer = TextTokenizer.fit(corpus, options["text_vocabulary"]) if any(texts) else None
         return cls(columns, encoders, nulls, tokenizer)
+
+    @classmethod
+    def from_release(cls, table: Table, names: list[str], options: dict[str, Any], released: dict,
+                     texts: set[str]) -> "TableCodec":
+        """From DP-released statistics by column name: the ``texts`` columns (``private.text_columns``)
+        as byte tokens of the fixed alphabet, the rest encoded as argn encodes them from a release;
+        NULL rates are the released ones."""
+        columns = [table.column(name) for name in names]
+        texts = [c.name in texts for c in columns]
+        encoders = [None if text else encoder_class(c).from_release(c, released[c.name], options)
+                    for c, text in zip(columns, texts)]
+        nulls = [released[c.name].nulls for c in columns]
+        return cls(columns, encoders, nulls, TextTokenizer.fixed() if any(texts) else None)
 
     # -- rows -> pieces ------------------------------------------------------------------
     def pieces(self, data: pa.Table, rng: np.random.Generator, max_text_tokens: int) -> list[np.ndarray]:

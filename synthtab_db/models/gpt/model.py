@@ -52,6 +52,7 @@ from synthtab_db.models.gpt.encoding import BOS, NOTHING, ROW, SPECIALS, TableCo
 from synthtab_db.models.gpt.network import fresh_model, model_from_config, pretrained_model, sized_config
 from synthtab_db.models.gpt.options import GptOptions, validate
 from synthtab_db.models.gpt.parsing import Parsed, parse
+from synthtab_db.models.gpt.private import released_cells, text_columns
 from synthtab_db.models.gpt.retrieval import sampling_neighbours, training_neighbours
 from synthtab_db.models.gpt.sampling import Decoder, Plan
 from synthtab_db.models.gpt.sequences import ordered, row_orders, with_context
@@ -59,6 +60,9 @@ from synthtab_db.models.gpt.text import CopyGuard
 from synthtab_db.models.gpt.training import Fit, split_rows, train
 from synthtab_db.models.registry import register
 from synthtab_db.planner.schema import Table
+from synthtab_db.privacy.columns import release_columns
+from synthtab_db.privacy.plan import noise_seed, private_plan
+from synthtab_db.privacy.units import bounded
 from synthtab_db.transforms import arrow_type
 
 MAX_ROUNDS = 20  # draws of the missing rows before sample() gives up
@@ -86,6 +90,7 @@ class GptSynthesizer(Synthesizer):
         self.cells: ContextCells | None = None
         self.context_rows: np.ndarray | None = None  # retrieval: real rows (tokens, fixed order)
         self.context_tokens: np.ndarray | None = None  # retrieval: each real row's first token per column
+        self.privacy = None  # a PrivacyPlan after a DP fit: what it spent (the engine reads it)
         self.malformed_rows = 0  # generated rows rejected as malformed, since this object was made
         self.memorized_rows = 0  # generated rows rejected as verbatim copies of rare training texts
 
@@ -94,37 +99,74 @@ class GptSynthesizer(Synthesizer):
         device = torch.device(resolve_device(self.settings.device))
         own = data
         data, self.context_names = joint(data, context)
-        self.cells = None if not self.context_names else ContextCells.fit(
-            context, {c: table.column(c).type.kind in ORDERED for c in data.column_names}, own)
         self.table = table
-        self.codec = TableCodec.fit(data, table, self.settings.model_dump() | {"seed": self._seed()})
+        data, released = self._private_release(data, table)
+        if released is None:
+            self.cells = None if not self.context_names else ContextCells.fit(
+                context, {c: table.column(c).type.kind in ORDERED for c in data.column_names}, own)
+            self.codec = TableCodec.fit(data, table, self._codec_options())
+        else:
+            self.cells = released_cells(self.context_names, table, released) if self.context_names else None
+            texts = text_columns(data, table, released, self.privacy, np.random.default_rng(noise_seed(self.settings)))
+            self.codec = TableCodec.from_release(table, data.column_names, self._codec_options(), released, texts)
         self.network, self.fit_report = None, Fit()
         if data.num_rows and self.codec.columns:
             rng = np.random.default_rng(self._seed())
             pieces = self.codec.pieces(data, rng, self.settings.max_text_tokens)
-            self.guard = self._copy_guard(data)
+            self.guard = self._copy_guard(data) if released is None else CopyGuard(np.zeros(0, dtype=np.uint64))
             with cpu_threads(device), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
                 torch.manual_seed(self._seed())
                 self.network = self._train(pieces, device, rng)
         return self
 
+    def _private_release(self, data: pa.Table, table: Table) -> tuple[pa.Table, dict | None]:
+        """Under DP (``epsilon``): the plan (with what the engine reserved from the same budget, a
+        child's counts), the DP defaults, the rows bounded per privacy unit (``privacy.units``), and
+        the column statistics released by one Gaussian mechanism (``privacy.columns``).  A non-DP
+        fit gets its rows back and no release."""
+        self.privacy, self._units = private_plan(self.settings, data.num_rows), None
+        if self.privacy is None:
+            return data, None
+        from synthtab_db.models.gpt.private_training import dp_settings  # needs opacus
+
+        self.settings = dp_settings(self.settings)
+        self.privacy.mechanisms.extend(getattr(self, "privacy_reserved", []))
+        data, self._units = bounded(self, data, self.privacy, self.settings.max_rows_per_parent, self._seed())
+        rng = np.random.default_rng(noise_seed(self.settings))
+        return data, release_columns(data, table, self._codec_options(), self.privacy, rng)
+
+    def _codec_options(self) -> dict[str, Any]:
+        return self.settings.model_dump() | {"seed": self._seed()}
+
     def _train(self, pieces: list[np.ndarray], device: torch.device, rng: np.random.Generator):
         rows, columns, k = len(pieces[0]), len(pieces), self.settings.retrieve
         first = np.stack([p[:, 0] for p in pieces], axis=1)
         fixed = ordered(pieces, np.tile(np.arange(columns), (rows, 1)))
-        learn, held = split_rows(rows, rng)
+        learn, held = split_rows(rows, rng) if self.privacy is None else (np.arange(rows), np.arange(0))
 
         def epoch_sequences(epoch: int) -> np.ndarray:
             orders, prefix = row_orders(len(learn), columns, rng)
             neighbours = training_neighbours(first[learn], orders[:, 0], prefix > 0, k, rng) if k else None
             return with_context(ordered([p[learn] for p in pieces], orders), fixed[learn], neighbours)
 
-        validation = with_context(fixed[held], fixed[learn], rng.integers(0, len(learn), (len(held), k)))
         network = self._network(self._positions(fixed.shape[1]), rows * fixed.shape[1]).to(device)
+        if self.privacy is not None:
+            self.fit_report = self._train_private(network, epoch_sequences, device)
+            return network
+        validation = with_context(fixed[held], fixed[learn], rng.integers(0, len(learn), (len(held), k)))
         self.fit_report = train(network, epoch_sequences, validation, self.settings, device, rng, self.on_epoch)
         if k:
             self.context_rows, self.context_tokens = fixed, first
         return network
+
+    def _train_private(self, network, epoch_sequences: Callable[[int], np.ndarray], device: torch.device) -> Fit:
+        """DP-SGD (``private_training.py``); batches and noise drawn from the DP noise seed."""
+        from synthtab_db.models.gpt.private_training import train_private
+
+        seed = noise_seed(self.settings)
+        noise = torch.Generator(device=device).manual_seed(seed)
+        return train_private(network, epoch_sequences, self._units, self.settings, device, self.privacy,
+                             np.random.default_rng([seed, 1]), noise, self.on_epoch)
 
     def _positions(self, row_width: int) -> int:
         """Longest sequence: the prompt's k real rows, then a row whose texts may run to the limit."""

@@ -32,9 +32,10 @@ def sized_config(vocabulary: int, positions: int, tokens: int, options: GptOptio
     _, width, layers, heads = next(size for size in SIZES if tokens <= size[0])
     width, layers = options.n_embd or width, options.n_layer or layers
     heads = options.n_head or next(h for h in (heads, 2, 1) if width % h == 0)
+    dropout = 0.0 if options.epsilon is not None else 0.1  # DP-SGD's noise regularises; dropout only loses signal
     return GPT2Config(vocab_size=vocabulary, n_positions=positions, n_embd=width, n_layer=layers, n_head=heads,
-                      resid_pdrop=0.1, embd_pdrop=0.1, attn_pdrop=0.1, activation_function="gelu", bos_token_id=None, eos_token_id=None,
-                      pad_token_id=PAD)
+                      resid_pdrop=dropout, embd_pdrop=dropout, attn_pdrop=dropout, activation_function="gelu",
+                      bos_token_id=None, eos_token_id=None, pad_token_id=PAD)
 
 
 def fresh_model(config: GPT2Config) -> GPT2LMHeadModel:

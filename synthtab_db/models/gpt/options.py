@@ -1,5 +1,7 @@
 """WITH options of USING gpt: the training budget, the network's size (None = sized to the
-data), a local checkpoint to fine-tune, the free-text guard and retrieval."""
+data), a local checkpoint to fine-tune, the free-text guard, retrieval, and differential
+privacy (``epsilon``, ``delta``, ``max_grad_norm``, ``max_rows_per_parent``: DP-SGD,
+``private_training.py``)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from pydantic import Field, ValidationError, model_validator
 
 from synthtab_db.errors import SynthError
 from synthtab_db.models.options import TorchOptions
+from synthtab_db.privacy.options import PrivacyOptions
 
 
-class GptOptions(TorchOptions):
+class GptOptions(TorchOptions, PrivacyOptions):
     """``max_seconds`` bounds the wall clock as well as ``epochs``; a fit stopped by the
     clock keeps its best validation checkpoint but is not reproducible run to run."""
 
@@ -34,15 +37,13 @@ class GptOptions(TorchOptions):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_privacy_claims(cls, values: Any) -> Any:
-        """Retrieval shows real rows to the generator at sampling time, outside any DP mechanism;
-        and until DP-SGD drives this model's training, an epsilon must not pass silently."""
-        if not isinstance(values, dict) or values.get("epsilon") is None:
-            return values
-        if values.get("retrieve"):
+    def _no_retrieval_under_dp(cls, values: Any) -> Any:
+        """Retrieval shows real rows to the generator at sampling time (and keeps them in the saved
+        model), outside any DP mechanism."""
+        if isinstance(values, dict) and values.get("epsilon") is not None and values.get("retrieve"):
             raise ValueError("retrieve puts real rows into every prompt, which differential privacy cannot "
                              "account for: use retrieve = 0 with epsilon")
-        raise ValueError("gpt does not train with differential privacy (DP-SGD) yet; use argn with epsilon")
+        return values
 
     @model_validator(mode="after")
     def _heads_divide_width(self) -> "GptOptions":

@@ -10,6 +10,14 @@ A language model can also reproduce a training value verbatim.  ``CopyGuard``
 keeps a hash per distinct training text (never the text) and rejects a
 generated text equal to one of more than ``memorization_tokens`` tokens, unless
 the value is frequent (``memorization_frequent``): a common title is not a leak.
+
+Under differential privacy neither is learned from the rows: the tokenizer is
+``TextTokenizer.fixed()`` (the 256 byte symbols, no merges: text is written
+byte by byte from a data-independent alphabet), the text columns are the ones
+whose DP release pools most values into the rare bucket (``is_released_text``),
+and there is no copy guard (DP-SGD bounds what any one record can leave in
+the model; rejecting outputs that equal raw values would be a data-dependent
+step outside the mechanism, and the hashes a release of the raw texts).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ MIN_DISTINCT = 20  # fewer distinct values: a category column
 MIN_DISTINCT_SHARE = 0.3  # distinct / non-null values at least this: too many for categories
 MIN_SPACED_SHARE = 0.3  # share of values with whitespace: text, not an ID or a code
 BYTES = 256  # the byte-level alphabet every BPE vocabulary starts from
+RELEASED_TEXT_SHARE = 0.3  # under DP: a string column whose released rare bucket holds this share is text
 
 
 def is_free_text(values: pa.ChunkedArray, column: Column) -> bool:
@@ -40,6 +49,16 @@ def is_free_text(values: pa.ChunkedArray, column: Column) -> bool:
         return False
     spaced = pc.sum(pc.match_substring_regex(present, r"\s")).as_py() or 0
     return spaced >= MIN_SPACED_SHARE * len(present)
+
+
+def is_released_text(column: Column, transform) -> bool:
+    """Under DP: a free string column (no schema domain) whose DP-released category counts put at
+    least RELEASED_TEXT_SHARE of its values in the rare bucket (too many distinct values for
+    categories).  Post-processing of released counts: it costs no budget, and it looks at no
+    row (so, unlike ``is_free_text``, it cannot ask how many values contain spaces)."""
+    if column.type.kind is not Kind.STRING or transform.schema_only or transform.rare_code < 0:
+        return False
+    return float(transform.probabilities[transform.rare_code]) >= RELEASED_TEXT_SHARE
 
 
 class TextTokenizer:
@@ -61,6 +80,15 @@ class TextTokenizer:
         trainer = trainers.BpeTrainer(vocab_size=vocabulary, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
                                       show_progress=False, special_tokens=[])
         tokenizer.train_from_iterator(texts or [""], trainer=trainer)
+        return cls(tokenizer)
+
+    @classmethod
+    def fixed(cls) -> "TextTokenizer":
+        """The 256 byte symbols and no merges: a vocabulary that depends on no data (for DP)."""
+        alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+        tokenizer = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(alphabet)}, merges=[]))
+        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tokenizer.decoder = decoders.ByteLevel()
         return cls(tokenizer)
 
     def encode(self, texts: list[str]) -> list[list[int]]:
