@@ -32,6 +32,7 @@ rows a step used, so without a user seed the draws come from the OS's entropy.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -96,8 +97,10 @@ def train_private(model: PreTrainedModel, epoch_sequences: Callable[[int], np.nd
     private = GradSampleModule(model, batch_first=True, loss_reduction="sum", strict=False)
     optimizer = dp_optimizer(model, options, sigma, plan.contribution, sampling.expected_rows, noise)
     try:
-        fit, done = _steps(private, optimizer, epoch_sequences, first, sampling, steps, options, device, batches,
-                           on_epoch, sigma)
+        with warnings.catch_warnings():  # opacus's embedding hooks fire on outputs (token ids take no gradient)
+            warnings.filterwarnings("ignore", message="Full backward hook is firing")
+            fit, done = _steps(private, optimizer, epoch_sequences, first, sampling, steps, options, device, batches,
+                               on_epoch, sigma)
     finally:
         private.to_standard_module()
     plan.mechanisms.append(Gaussian(sigma, sampling.rate, done))
