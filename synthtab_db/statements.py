@@ -256,7 +256,9 @@ def split_options(statement: GenerateStatement, model_options: type[BaseModel] |
     if options.replace and options.append:
         raise SynthError("options replace and append exclude each other")
     shared = {k: getattr(options, k) for k in ("seed", "device") if model_options and k in model_options.model_fields}
-    checked = validate_options(model_options, {**rest, **shared}).model_dump() if model_options else {}
+    # only what was set: a model applies its own defaults, some of which depend on others (DP ones under epsilon)
+    checked = validate_options(model_options, {**rest, **shared}).model_dump(exclude_unset=True) \
+        if model_options else {}
     return statement.model_copy(update={"options": options, "model_options": checked})
 
 

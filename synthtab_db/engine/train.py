@@ -26,7 +26,7 @@ def _model_options(model, raw: dict) -> dict:
         raise SynthError(
             f"unknown option {unknown[0]!r} for {model.name}; allowed options: replace, {', '.join(allowed)}"
         )
-    return validate_options(model.options_model, raw).model_dump() if model.options_model else {}
+    return validate_options(model.options_model, raw).model_dump(exclude_unset=True) if model.options_model else {}
 
 
 def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progress=None) -> pa.Table:

@@ -22,19 +22,25 @@ from synthtab_db.models.context import ORDERED, ContextCells, joint, match_conte
 from synthtab_db.models.neural.columns import TableEncoder
 from synthtab_db.models.neural.device import fresh_seed, generator, seeded, select_device, threads
 from synthtab_db.models.neural.layers import OutputLayout
-from synthtab_db.models.neural.options import NeuralOptions, validate_options
+from synthtab_db.models.neural.options import NeuralOptions, dp_settings, validate_options
 from synthtab_db.models.neural.training import EpochHook, run_epochs, steps_per_epoch
 from synthtab_db.planner.schema import Table
+from synthtab_db.privacy.columns import release_columns
+from synthtab_db.privacy.plan import noise_seed, private_plan
+from synthtab_db.privacy.units import bounded
 from synthtab_db.transforms import arrow_type
 
 SAMPLE_ROWS = 1 << 15  # rows generated per batch: bounds memory whatever n is
+_CELL_ROWS = 20_000  # context values drawn from the released marginals to cut a DP fit's cells
 
 
 class NeuralSynthesizer(Synthesizer):
     """A torch synthesizer over the shared column encoding (see ``columns``)."""
 
     options_model: ClassVar[type[NeuralOptions]] = NeuralOptions
+    dp_defaults: ClassVar[dict[str, Any]] = {}  # what a DP fit takes where WITH does not say
     on_epoch: EpochHook | None = None  # set by the engine for a progress bar
+    privacy = None  # a PrivacyPlan after a DP fit: what it spent (the engine reports and records it)
 
     def __init__(self, **options: Any) -> None:
         self.settings = validate_options(self.options_model, options, self.name)
@@ -46,15 +52,22 @@ class NeuralSynthesizer(Synthesizer):
     # -- fitting -------------------------------------------------------------------
     def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None) -> "NeuralSynthesizer":
         """Encode and train; zero rows means schema-only generation.  ``context`` (parent
-        columns) is learned jointly; sampling matches joint rows to the given context."""
+        columns) is learned jointly; sampling matches joint rows to the given context.
+        With ``epsilon`` set the fit is DP (``private.py``): the encoding comes from released
+        column statistics and the networks train with DP-SGD."""
         own = data
         data, self.context_names = joint(data, context)
-        self.cells = None if context is None or not self.context_names else ContextCells.fit(
-            context, {c: table.column(c).type.kind in ORDERED for c in data.column_names}, own)
         self.table = table
         self.seed = self.settings.seed if self.settings.seed is not None else fresh_seed()
         rng = np.random.default_rng([self.seed, 0])
-        self.encoder = TableEncoder.fit(data, table, self._transform_options(), self.settings.max_modes, rng)
+        self.privacy = private_plan(self.settings, data.num_rows)
+        units = None
+        if self.privacy is None:
+            self.cells = None if context is None or not self.context_names else ContextCells.fit(
+                context, {c: table.column(c).type.kind in ORDERED for c in data.column_names}, own)
+            self.encoder = TableEncoder.fit(data, table, self._transform_options(), self.settings.max_modes, rng)
+        else:
+            data, units = self._private_encoding(data, table, rng)
         self.trained = data.num_rows > 0 and self.encoder.width > 0
         if not self.trained:
             self.report = {"epochs": 0, "schema_only": data.num_rows == 0}
@@ -63,10 +76,47 @@ class NeuralSynthesizer(Synthesizer):
         with seeded(self.seed, self.device), threads(self.settings.threads):
             self._setup_networks()
             real = torch.from_numpy(matrix).to(self.device)
+            if self.privacy is not None:
+                self.report = self._train_private(real, codes, units, rng)
+                return self
             step = self._training_step(real, codes, rng)
             batches = steps_per_epoch(data.num_rows, self.settings.batch_size)
             self.report = run_epochs(step, batches, self.settings.epochs, self.settings.max_seconds, self.on_epoch)
         return self
+
+    def _private_encoding(self, data: pa.Table, table: Table, rng: np.random.Generator):
+        """(rows kept, their privacy units): a DP fit's settings, encoder and context cells, from
+        released statistics only; a child table's rows bounded per parent (``privacy.units``)."""
+        self.settings = dp_settings(self.settings, self.dp_defaults)
+        self.options = self.settings.model_dump()  # saved: the networks' shape follows the DP defaults
+        self.privacy.mechanisms.extend(getattr(self, "privacy_reserved", []))  # a child's counts, same budget
+        data, units = bounded(self, data, self.privacy, self.settings.max_rows_per_parent, self.seed)
+        columns = [table.column(c) for c in data.column_names]
+        if not data.num_rows:
+            self.encoder, self.cells = TableEncoder.fit(data, table, self._transform_options(), 1, rng), None
+            return data, units
+        released = release_columns(data, table, self._transform_options(), self.privacy,
+                                   np.random.default_rng(noise_seed(self.settings)))
+        self.encoder = TableEncoder.from_release(columns, released, self.settings.max_modes, rng)
+        self.cells = None if not self.context_names else ContextCells.fit(  # cells from released marginals
+            self.encoder.draw(_CELL_ROWS, rng).select(self.context_names),
+            {c.name: c.type.kind in ORDERED for c in columns})
+        return data, units
+
+    def _train_private(self, real: torch.Tensor, codes: list[np.ndarray], units: np.ndarray | None,
+                       rng: np.random.Generator) -> dict[str, Any]:
+        """DP-SGD for the planned epochs (no early stopping); what ran is added to ``self.privacy``."""
+        from synthtab_db.models.neural.private import PoissonUnits, run_private  # needs opacus
+
+        s = self.settings
+        sampler = PoissonUnits(self.privacy, units, real.shape[0], s.batch_size, self.device)
+        uses = self._private_uses()
+        steps = sampler.plan_steps(s.epochs, uses)
+        step = self._private_step(real, codes, sampler, generator(noise_seed(s), self.device),
+                                  generator(self.seed + 1, self.device), rng)
+        report, done = run_private(step, steps, sampler.per_epoch, s.max_seconds, self.on_epoch)
+        sampler.record(done * uses)
+        return {**report, "noise_multiplier": sampler.sigma, "sample_rate": sampler.rate}
 
     def _setup_networks(self) -> None:
         self.layout = OutputLayout(self.encoder.spans, self.device)
@@ -179,6 +229,15 @@ class NeuralSynthesizer(Synthesizer):
     @abstractmethod
     def _generate(self, n: int, noise: torch.Generator) -> torch.Tensor:
         """``n`` rows as a matrix the encoder decodes (values, and blocks whose argmax is the draw)."""
+
+    def _private_step(self, real: torch.Tensor, codes: list[np.ndarray], sampler, noise: torch.Generator,
+                      batches: torch.Generator, rng: np.random.Generator):
+        """A zero-argument callable doing one DP training step (``sampler``: ``private.PoissonUnits``)."""
+        raise NotImplementedError(f"{self.name} has no DP training")
+
+    def _private_uses(self) -> int:
+        """Poisson batches (DP mechanism uses) one private step takes."""
+        return 1
 
     def _extra_arrays(self) -> dict[str, np.ndarray]:
         return {}

@@ -106,6 +106,7 @@ class _NumericCodec(_ColumnCodec):
         super().__init__(transform, nulls)
         self.modes = modes
         self._centres: np.ndarray | None = None
+        self.limits: tuple[float, float] | None = None  # DP bounds the training values are clipped to
 
     def _value_layout(self) -> list[tuple[int, str, bool]]:
         return [(1, VALUE, False), (self.modes.modes, CHOICE, False)]
@@ -114,6 +115,8 @@ class _NumericCodec(_ColumnCodec):
         numbers = np.full(len(array), np.nan)
         valid = array.is_valid().to_numpy(zero_copy_only=False)
         numbers[valid] = self.transform.codec.to_numbers(array.drop_null())
+        if self.limits is not None:
+            numbers = np.clip(numbers, *self.limits)
         alpha, mode = self.modes.encode(numbers, rng)
         block = np.zeros((len(array), 1 + self.modes.modes), dtype=np.float32)
         block[:, 0] = np.where(valid, alpha, 0.0)
@@ -209,6 +212,22 @@ class TableEncoder:
         codecs = [_fit_codec(data.column(c.name), c, bounds[c.name], options, max_modes, rng) for c in columns]
         return cls(columns, codecs)
 
+    @classmethod
+    def from_release(cls, columns: list[Column], released: dict, max_modes: int,
+                     rng: np.random.Generator) -> "TableEncoder":
+        """The encoder of a DP fit, from ``privacy.columns`` releases only (no row is read)."""
+        return cls(columns, [_released_codec(released[c.name], max_modes, rng) for c in columns])
+
+    def frequencies(self) -> np.ndarray:
+        """Each discrete span's category shares from the fitted transforms (a DP fit's are released)."""
+        parts = []
+        for codec in self.codecs:
+            if isinstance(codec, _CategoryCodec):
+                parts.append(codec.transform.probabilities)
+            if codec.nulls.active:
+                parts.append(np.array([codec.nulls.rate, 1.0 - codec.nulls.rate]))
+        return np.concatenate(parts) if parts else np.zeros(0)
+
     @property
     def discrete_spans(self) -> list[Span]:
         return [s for s in self.spans if s.discrete]
@@ -268,6 +287,22 @@ def _fit_codec(
         return _CategoryCodec(transform, nulls)
     numbers = transform.codec.to_numbers(as_array(values).drop_null())
     return _NumericCodec(transform, nulls, ModeNormalizer.fit(numbers, max_modes, rng))
+
+
+_DRAWN = 20_000  # values drawn from a released distribution to fit its modes on
+
+
+def _released_codec(release, max_modes: int, rng: np.random.Generator) -> _ColumnCodec:
+    """A column codec from its DP release; the modes are fitted on values drawn from the released
+    quantiles (post-processing), and training values are clipped to the released range."""
+    transform, nulls = release.transform, release.nulls
+    if transform.categorical:
+        return _CategoryCodec(transform, nulls)
+    codec = _NumericCodec(transform, nulls, ModeNormalizer.fit(transform.grid.from_normal(
+        rng.standard_normal(_DRAWN)), max_modes, rng))
+    low, high = transform.grid.from_normal(np.array([-40.0, 40.0]))
+    codec.limits = (float(low), float(high))
+    return codec
 
 
 def _load_codec(column: Column, bounds, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> _ColumnCodec:
