@@ -167,7 +167,8 @@ def test_a_child_table_protects_its_parents():
 
     con = synthtab_db.connect()
     _shop(con.duckdb, 400)
-    (row,) = con.execute(f"GENERATE SYNTHETIC FROM orders USING gpt WITH (epsilon = 4, {SMALL})").arrow().to_pylist()
+    sql = f"GENERATE SYNTHETIC FROM orders USING gpt WITH (epsilon = 4, {SMALL})"
+    (row,) = con.execute(sql).arrow().to_pylist()
     assert 4 * 0.99 <= row["epsilon"] <= 4.0
     assert con.duckdb.execute("SELECT count(*) FROM synth_orders WHERE channel = 'secret-channel'").fetchall()[0][0] == 0
     con.duckdb.execute("CREATE TABLE flat AS SELECT * FROM orders")

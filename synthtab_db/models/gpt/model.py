@@ -22,9 +22,15 @@ malformed and redrawn.
 A child table's parent context is learned jointly and met by matching sampled
 rows to each row's context cell, as for CTGAN and TVAE.
 
-Known limits: retrieval keeps
-real rows in the saved model; DP-SGD is not wired in (retrieve is refused with
-``epsilon``).  On a CPU the network gets few epochs in a minutes-long budget,
+``WITH (epsilon = e)`` trains with DP-SGD (``private_training.py``) on a vocabulary
+taken from DP-released column statistics (``private.py``, ``TableCodec.from_release``):
+no validation split, a fixed number of epochs, text as bytes of a fixed alphabet, no
+copy guard (it would compare outputs with raw values outside the mechanism); ``privacy``
+holds what the run spent, and a child table's rows are bounded and sampled per parent
+(``privacy_units``, ``privacy_reserved`` from the engine).
+
+Known limits: retrieval keeps real rows in the saved model, so it is refused with
+``epsilon``.  On a CPU the network gets few epochs in a minutes-long budget,
 so it trails argn on a table of categories and numbers; its reason to exist is
 free text and long-tail values.
 """
