@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from synthtab_db.planner.schema import Table
-from synthtab_db.privacy.accountant import Gaussian, PrivacyPlan, calibrate
+from synthtab_db.privacy.accountant import Gaussian, PrivacyPlan
 from synthtab_db.privacy.columns import release_columns
 from synthtab_db.privacy.mechanisms import clip_rows, noisy_matrix
 from synthtab_db.privacy.plan import noise_seed
@@ -58,7 +58,7 @@ def private_correlation(model, data: pa.Table, plan: PrivacyPlan,
         return np.eye(0), np.eye(0)
     scores = np.nan_to_num(np.vstack([score for score, _ in dims]).T)
     bound = float(np.sqrt(CLIP_SCALE * scores.shape[1]))
-    noise = calibrate(plan.epsilon, plan.rdp_delta, 1.0, 1, fixed=tuple(plan.mechanisms))
+    noise = plan.calibrate(1.0, 1)
     plan.mechanisms.append(Gaussian(noise))
     plan.noise_multiplier, plan.max_grad_norm = noise, bound * bound
     clipped = clip_rows(scores, bound)

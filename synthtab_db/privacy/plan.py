@@ -9,7 +9,7 @@ from synthtab_db.privacy.accountant import PrivacyPlan, plan_for
 
 def private_plan(settings, rows: int) -> PrivacyPlan | None:
     """A PrivacyPlan when the options (a pydantic model or a dict) ask for DP (``epsilon`` set), else None."""
-    return plan_for(_get(settings, "epsilon"), _get(settings, "delta"), rows)
+    return plan_for(_get(settings, "epsilon"), _get(settings, "delta"), rows, _get(settings, "accountant"))
 
 
 def _get(settings, key: str):

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from opacus.optimizers import DPOptimizer
 
-from synthtab_db.privacy.accountant import Gaussian, PrivacyPlan, calibrate
+from synthtab_db.privacy.accountant import Gaussian, PrivacyPlan
 
 
 class PoissonUnits:
@@ -49,8 +49,7 @@ class PoissonUnits:
         """Training steps for ``epochs`` expected passes; the noise is calibrated for all the
         mechanism's uses (``per_step`` Poisson batches each: CTGAN's critic steps)."""
         steps = max(1, int(np.ceil(epochs / self.rate)))
-        self.sigma = calibrate(self.plan.epsilon, self.plan.rdp_delta, self.rate, steps * per_step,
-                               fixed=tuple(self.plan.mechanisms))
+        self.sigma = self.plan.calibrate(self.rate, steps * per_step)
         return steps
 
     def draw(self, generator: torch.Generator) -> torch.Tensor:
