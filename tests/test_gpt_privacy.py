@@ -194,3 +194,19 @@ def test_a_local_checkpoint_is_fine_tuned_with_dp_sgd(planted, tmp_path):
     assert 2.0 * 0.99 <= spent <= 2.0 and model.network.config.n_embd == 16
     out = model.sample(500, seed=1)
     assert UNIQUE not in set(out.column("label").to_pylist()) and max(out.column("amount").to_pylist()) < 2048
+
+
+def test_an_empty_poisson_batch_is_a_noise_only_step():
+    """Poisson sampling can draw no row: the step still runs (noise alone), as the accountant counts it."""
+    from opacus import GradSampleModule
+
+    from synthtab_db.models.gpt.private_training import dp_step
+
+    model = _tiny_gpt2()
+    before = [p.detach().clone() for p in model.parameters()]
+    private = GradSampleModule(model, batch_first=True, loss_reduction="sum", strict=False)
+    optimizer = dp_optimizer(model, _options(), sigma=1.0, contribution=1, expected_rows=4,
+                             noise=torch.Generator().manual_seed(0))
+    assert dp_step(private, optimizer, _sequences()[:0], torch.device("cpu")) == 0.0
+    private.to_standard_module()
+    assert all(not torch.equal(p, q) for p, q in zip(model.parameters(), before))
