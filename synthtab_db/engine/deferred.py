@@ -27,17 +27,19 @@ _UPDATES = "__synthtab_deferred"
 
 def fill_deferred(
     con: duckdb.DuckDBPyConnection, table: Table, source: TableRef, target: TableRef,
-    deferred: dict[tuple[str, ...], tuple[TableRef, TableRef]], seed,
+    deferred: dict[tuple[str, ...], tuple[TableRef, TableRef]], seed, samplers: dict | None = None,
 ) -> None:
-    """``deferred``: FK columns -> (source parent, generated parent)."""
+    """``deferred``: FK columns -> (source parent, generated parent); ``samplers``: the ones a DP
+    run released (learned from the source here otherwise)."""
     rng = np.random.default_rng(seed)
     rowids = con.sql(f"SELECT rowid AS r FROM {table_expr(target).sql('duckdb')} ORDER BY rowid").to_arrow_table()
     for cols, (parent_source, parent) in deferred.items():
         fk = next(f for f in table.foreign_keys if f.columns == cols)
-        _fill(con, table, source, target, fk, parent_source, parent, rowids.column("r"), rng)
+        sampler = (samplers or {}).get(cols) or fks.ForeignKeySampler.learn(con, table, source, parent_source, fk)
+        _fill(con, table, target, fk, sampler, parent, rowids.column("r"), rng)
 
 
-def _fill(con, table: Table, source: TableRef, target: TableRef, fk: ForeignKey, parent_source: TableRef,
+def _fill(con, table: Table, target: TableRef, fk: ForeignKey, sampler: fks.ForeignKeySampler,
           parent: TableRef, rowids: pa.ChunkedArray, rng: np.random.Generator) -> None:
     rows = len(rowids)
     parents = con.sql(
@@ -45,7 +47,6 @@ def _fill(con, table: Table, source: TableRef, target: TableRef, fk: ForeignKey,
     ).to_arrow_table()
     if rows == 0 or parents.num_rows == 0:
         return  # nothing to point at: the column stays NULL, which the FK allows
-    sampler = fks.ForeignKeySampler.learn(con, table, source, parent_source, fk)
     weights = sampler.weights(parents.num_rows, rng)
     keep = rng.permutation(rows)[: rows - int(round(sampler.null_rate * rows))]  # the learned NULL share, exactly
     index = np.full(rows, fks.NO_PARENT)

@@ -45,8 +45,21 @@ class InheritedKey:
 
 def learn_inherited(
     con: duckdb.DuckDBPyConnection, schema: Schema | None, table: Table, source: TableRef, main: ForeignKey | None,
-    parent_sources: dict,
+    parent_sources: dict, noisy=None,
 ) -> list[InheritedKey]:
+    """``noisy(columns, agreeing, rows)`` (under DP) releases the agreement rate instead of reading it."""
+    found = []
+    for fk, twin in twins(schema, table, main, parent_sources):
+        agreeing, rows = _agreement(con, source, parent_sources[main.columns], main, fk, twin)
+        rate = noisy(fk.columns, agreeing, rows) if noisy is not None else agreeing / rows if rows else 0.0
+        if rate >= MIN_AGREEMENT:
+            found.append(InheritedKey(fk.columns, twin.columns, rate))
+    return found
+
+
+def twins(schema: Schema | None, table: Table, main: ForeignKey | None,
+          parent_sources: dict) -> list[tuple[ForeignKey, ForeignKey]]:
+    """(the child's FK, the main parent's FK to the same table) pairs: from the schema alone."""
     if main is None or schema is None or main.columns not in parent_sources:
         return []
     parent = schema.table(parent_sources[main.columns]) if schema.has_table(parent_sources[main.columns]) else None
@@ -58,24 +71,23 @@ def learn_inherited(
             continue
         twin = next((g for g in parent.foreign_keys if g.ref_table.key() == fk.ref_table.key()
                      and tuple(c.lower() for c in g.ref_columns) == tuple(c.lower() for c in fk.ref_columns)), None)
-        if twin is None:
-            continue
-        rate = _agreement(con, source, parent_sources[main.columns], main, fk, twin)
-        if rate >= MIN_AGREEMENT:
-            found.append(InheritedKey(fk.columns, twin.columns, rate))
+        if twin is not None:
+            found.append((fk, twin))
     return found
 
 
-def _agreement(con, source: TableRef, parent: TableRef, main: ForeignKey, fk: ForeignKey, twin: ForeignKey) -> float:
+def _agreement(con, source: TableRef, parent: TableRef, main: ForeignKey, fk: ForeignKey,
+               twin: ForeignKey) -> tuple[int, int]:
+    """(source rows whose key equals their main parent's, rows with a key and a main parent)."""
     on = " AND ".join(f"p.{quote(r)} = c.{quote(f)}" for f, r in zip(main.columns, main.ref_columns))
     same = " AND ".join(f"c.{quote(a)} = p.{quote(b)}" for a, b in zip(fk.columns, twin.columns))
     present = " AND ".join(f"c.{quote(a)} IS NOT NULL" for a in fk.columns)
-    value = first_row(
+    agreeing, rows = first_row(
         con,
-        f"SELECT avg(CASE WHEN {same} THEN 1.0 ELSE 0.0 END) FROM {table_expr(source).sql('duckdb')} c "
+        f"SELECT count_if({same}), count(*) FROM {table_expr(source).sql('duckdb')} c "
         f"JOIN {table_expr(parent).sql('duckdb')} p ON {on} WHERE {present}",
-    )[0]
-    return float(value or 0.0)
+    )
+    return int(agreeing or 0), int(rows or 0)
 
 
 def apply_inherited(

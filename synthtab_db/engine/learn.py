@@ -14,19 +14,21 @@ import numpy as np
 
 from synthtab_db.duck import first_row
 from synthtab_db.engine import foreign_keys as fks
+from synthtab_db.engine import private_side as dp_side
 from synthtab_db.engine.child_counts import CountStrata, learn_main_strata
 from synthtab_db.engine.context import ContextSpec, learn_context
 from synthtab_db.engine.inherited_keys import InheritedKey, learn_inherited
 from synthtab_db.engine.roles import column_roles
 from synthtab_db.engine.sequences import SequenceModel, sequence_column
 from synthtab_db.engine.targets import table_expr
-from synthtab_db.keys import KeyGenerator, choose_key_generator
+from synthtab_db.keys import KeyGenerator, choose_key_generator, schema_key_generator
 from synthtab_db.models import get_model
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.planner.graph import parent_ref
 from synthtab_db.planner.schema import ForeignKey, Schema, Table, TableRef
 from synthtab_db.privacy import child_counts as dp_counts
 from synthtab_db.privacy.units import unit_ids
+from synthtab_db.transforms import column_bounds
 
 
 @dataclass
@@ -90,9 +92,12 @@ def learn_table(
     model_options: dict,
     on_epoch=None,
     schema: Schema | None = None,
+    deferred_sources: dict | None = None,
 ) -> Learned:
     """Fit everything generation needs from ``source`` (read once, as Arrow), with the
-    main parent chain's columns as the model's context when ``schema`` is known."""
+    main parent chain's columns as the model's context when ``schema`` is known.
+    ``deferred_sources`` (FKs of a cycle, filled after the insert): under DP their samplers
+    are released here too, so ``fill_deferred`` reads no rows."""
     roles = column_roles(table)
     main = main_foreign_key(con, table, parent_sources)
     main_fk = next((fk for fk in table.foreign_keys if fk.columns == main), None)
@@ -104,33 +109,100 @@ def learn_table(
     synthesizer = model(**model_options)
     if on_epoch is not None:
         synthesizer.on_epoch = on_epoch
-    private = main_fk is not None and model_options.get("epsilon") is not None
+    side = None
+    if model_options.get("epsilon") is not None:
+        # under DP nothing outside a mechanism reads the rows: the side statistics are released from
+        # noise reserved out of the same epsilon before the model calibrates (engine/private_side.py)
+        deferred = deferred_sources or {}
+        keys = dp_side.releases(schema, table, main_fk, parent_sources, sequence_col, tuple(deferred))
+        side = dp_side.open_side(con, data, table, main_fk, keys, model_options)
+        synthesizer.privacy_reserved = side.reserved
+    private = main_fk is not None and side is not None
     if private:
         # under DP a child protects its parents: rows are grouped by their main parent (privacy.units),
         # and the children-per-parent counts are released from noise reserved out of the same epsilon
         synthesizer.privacy_units = unit_ids([data.column(c) for c in main_fk.columns],
                                              data.num_rows)
         synthesizer.privacy_reserved = [dp_counts.reserve(model_options["epsilon"], model_options.get("delta"),
-                                                          data.num_rows)]
-    if context is None:
-        fitted = synthesizer.fit(data.select(list(model_columns)), table)
-    else:
-        fitted = synthesizer.fit(data.select(list(model_columns)), context.model_table(table),
-                                 data.select(context.names))
-    samplers = {
-        fk.columns: fks.ForeignKeySampler.learn(con, table, source, parent_sources[fk.columns], fk)
-        for fk in table.foreign_keys
-        if fk.columns in parent_sources
-    }
-    if private:
-        sampler, cap = samplers[main], int(model_options.get("max_rows_per_parent", 8))
-        null_rows = int(round(sampler.null_rate * data.num_rows))
-        sampler.counts, sampler.null_rate = dp_counts.release_counts(
-            sampler.counts, null_rows, cap, synthesizer.privacy_reserved[0],
-            np.random.default_rng(model_options.get("seed")))
-    elif context is not None:
-        near = [(c.source, c.column) for c in context.at_depth(1)]
-        samplers[main].strata = learn_main_strata(con, source, parent_sources[main], main_fk, near)
+                                                          data.num_rows), *side.reserved]
+    try:
+        if context is None:
+            fitted = synthesizer.fit(data.select(list(model_columns)), table)
+        else:
+            fitted = synthesizer.fit(data.select(list(model_columns)), context.model_table(table),
+                                     data.select(context.names))
+        samplers = _samplers(con, table, source, {**parent_sources, **(deferred if side else {})}, main_fk, side)
+        if private:
+            sampler, cap = samplers[main], int(model_options.get("max_rows_per_parent", 8))
+            null_rows = int(round(sampler.null_rate * data.num_rows))
+            sampler.counts, sampler.null_rate = dp_counts.release_counts(
+                sampler.counts, null_rows, cap, synthesizer.privacy_reserved[0],
+                np.random.default_rng(model_options.get("seed")))
+        elif context is not None:
+            near = [(c.source, c.column) for c in context.at_depth(1)]
+            samplers[main].strata = learn_main_strata(con, source, parent_sources[main], main_fk, near)
+        return Learned(
+            table=table,
+            model=fitted,
+            keygens=_keygens(data, table, roles.keys, side),
+            samplers=samplers,
+            main=main,
+            self_null_rates=_self_null_rates(con, table, source, side),
+            source_rows=data.num_rows if side is None else dp_side.source_rows(side),
+            model_columns=model_columns,
+            sequence=_sequence(con, table, source, main_fk, sequence_col, side),
+            context=context,
+            inherited=learn_inherited(con, schema, table, source if side is None else dp_side.BOUNDED, main_fk,
+                                      parent_sources, None if side is None else dp_side.agreement(side)),
+            notes=_orphan_notes(con, table, source, parent_sources) if side is None else [],
+        )
+    finally:
+        if side is not None:
+            dp_side.close_side(con)
+
+
+def _samplers(con, table: Table, source: TableRef, parent_sources: dict, main_fk: ForeignKey | None,
+              side: dp_side.PrivateSide | None) -> dict[tuple[str, ...], fks.ForeignKeySampler]:
+    """Per FK its NULL rate and children per parent; under DP every FK but the main one is
+    released here (the main one's counts by ``dp_counts``, which caps them itself)."""
+    samplers = {}
+    for fk in table.foreign_keys:
+        if fk.columns not in parent_sources:
+            continue
+        if side is None or (main_fk is not None and fk.columns == main_fk.columns):
+            samplers[fk.columns] = fks.ForeignKeySampler.learn(con, table, source, parent_sources[fk.columns], fk)
+        else:
+            samplers[fk.columns] = dp_side.sampler(con, side, table, parent_sources[fk.columns], fk)
+    return samplers
+
+
+def _keygens(data, table: Table, keys: tuple[str, ...], side) -> dict[str, KeyGenerator]:
+    """Key generators fitted to the source's format; under DP from the declared type alone."""
+    if side is None:
+        return {c: choose_key_generator(data.column(c), table.column(c)) for c in keys}
+    bounds = column_bounds(table)
+    return {c: schema_key_generator(table.column(c), bounds.get(c)) for c in keys}
+
+
+def _self_null_rates(con, table: Table, source: TableRef, side) -> dict[tuple[str, ...], float]:
+    self_fks = [fk for fk in table.foreign_keys if table.is_self_reference(fk)]
+    if side is None:
+        return {fk.columns: fks.learned_null_rate(con, source, fk) for fk in self_fks}
+    return {fk.columns: dp_side.self_null_rate(con, side, fk) for fk in self_fks}
+
+
+def _sequence(con, table: Table, source: TableRef, main_fk, column: str | None, side) -> SequenceModel | None:
+    if column is None:
+        return None
+    kind = table.column(column).type.kind
+    if side is None:
+        return SequenceModel.learn(con, source, main_fk, column, kind)
+    return dp_side.sequence(con, side, source, main_fk, column, kind)
+
+
+def _orphan_notes(con, table: Table, source: TableRef, parent_sources: dict) -> list[str]:
+    """What the result should tell about source keys that match no parent (never under DP:
+    their number is a count of raw rows)."""
     notes = []
     for fk in table.foreign_keys:
         if fk.columns in parent_sources:
@@ -138,26 +210,7 @@ def learn_table(
             if orphans:
                 notes.append(f"{orphans} source rows of {table.name}({', '.join(fk.columns)}) reference no "
                              f"{fk.ref_table.name} row: orphaned keys, not copied")
-    return Learned(
-        table=table,
-        model=fitted,
-        keygens={c: choose_key_generator(data.column(c), table.column(c)) for c in roles.keys},
-        samplers=samplers,
-        main=main,
-        self_null_rates={
-            fk.columns: fks.learned_null_rate(con, source, fk)
-            for fk in table.foreign_keys
-            if table.is_self_reference(fk)
-        },
-        source_rows=data.num_rows,
-        model_columns=model_columns,
-        sequence=None
-        if sequence_col is None
-        else SequenceModel.learn(con, source, main_fk, sequence_col, table.column(sequence_col).type.kind),
-        context=context,
-        inherited=learn_inherited(con, schema, table, source, main_fk, parent_sources),
-        notes=notes,
-    )
+    return notes
 
 
 def epoch_callback(progress, table: str):

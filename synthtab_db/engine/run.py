@@ -323,7 +323,8 @@ def _execute(con, jobs: list[TableJob], statement: GenerateStatement, progress) 
     ]
     for i, job in enumerate(jobs):
         if job.deferred:
-            fill_deferred(con, job.table, job.source, job.target, job.deferred, None if seed is None else [seed, i, 1])
+            fill_deferred(con, job.table, job.source, job.target, job.deferred, None if seed is None else [seed, i, 1],
+                          results[i].deferred_samplers)
     budget.record_results(con, jobs, results, "GENERATE SYNTHETIC FROM")  # same transaction as the tables
     return results
 

@@ -40,11 +40,18 @@ class SequenceModel:
 
     @classmethod
     def learn(
-        cls, con: duckdb.DuckDBPyConnection, source: TableRef, fk: ForeignKey, column: str, kind: Kind
+        cls, con: duckdb.DuckDBPyConnection, source: TableRef, fk: ForeignKey, column: str, kind: Kind,
+        per_parent: int | None = None,
     ) -> "SequenceModel":
+        """``per_parent`` (under DP): only each parent's first rows in time order, rows
+        without a parent left out, so one parent adds one start and a bounded number of gaps."""
         value = _as_number(quote(column), kind)
         group = ", ".join(quote(c) for c in fk.columns)
         src = table_expr(source).sql("duckdb")
+        if per_parent is not None:
+            present = " AND ".join(f"{quote(c)} IS NOT NULL" for c in fk.columns)
+            src = (f"(SELECT * FROM {src} WHERE {present} QUALIFY row_number() OVER "
+                   f"(PARTITION BY {group} ORDER BY {quote(column)}) <= {int(per_parent)}) AS bounded")
         starts = con.execute(f"SELECT min({value}) FROM {src} GROUP BY {group}").fetchall()
         gaps = con.execute(
             f"SELECT g FROM (SELECT {value} - lag({value}) OVER (PARTITION BY {group} ORDER BY {quote(column)}) AS g "

@@ -70,6 +70,7 @@ class TableResult:
     children_ks: dict[str, float] = field(default_factory=dict)  # FK -> KS of children-per-parent, real vs synthetic
     note: str | None = None
     privacy: dict | None = None  # a DP run: epsilon, delta spent, noise_multiplier, max_grad_norm
+    deferred_samplers: dict = field(default_factory=dict)  # a DP run's released samplers of cycle FKs
 
 
 def _sql(ref: TableRef) -> str:
@@ -268,7 +269,7 @@ def generate_table(
     stage = _stage(con, job, run)
     if learned is None:
         learned = learn_table(con, job.table, job.source, job.parent_sources, job.model, job.model_options, on_epoch,
-                              schema=job.schema)
+                              schema=job.schema, deferred_sources={c: src for c, (src, _) in job.deferred.items()})
     run.use(learned)
     total, slots = run.plan_slots()
     rounds = _rounds(run, stage, total, slots, max_rounds, progress)
@@ -286,6 +287,7 @@ def generate_table(
         children_ks=_children_ks(con, run),
         privacy=privacy_report(learned.model),
         note="; ".join([n for n in [job.note, *learned.notes] if n]) or None,
+        deferred_samplers={c: learned.samplers[c] for c in job.deferred if c in learned.samplers},
     )
 
 
