@@ -67,9 +67,9 @@ def open_side(con: duckdb.DuckDBPyConnection, data: pa.Table, table: Table, main
     rng = np.random.default_rng([noise_seed(options), 11])
     units = unit_ids([data.column(c) for c in main.columns] if main is not None else None, data.num_rows)
     kept, _ = bound_contributions(units, cap, rng)
-    con.register(BOUNDED.name, data.select([c.name for c in table.columns]).take(pa.array(kept, pa.int64())))
     reserved = side_statistics.reserve(options["epsilon"], options.get("delta"), data.num_rows,
                                        [WEIGHTS.get(key[0], 1.0) for key in keys])
+    con.register(BOUNDED.name, data.select([c.name for c in table.columns]).take(pa.array(kept, pa.int64())))
     return PrivateSide(dict(zip(keys, reserved)), cap, int(kept.size), rng)
 
 
