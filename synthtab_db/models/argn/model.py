@@ -84,6 +84,9 @@ class ArgnSynthesizer(Synthesizer):
         self.privacy = private_plan(self.settings, data.num_rows)
         if self.privacy is not None:  # mechanisms the engine runs from the same budget (a child's counts)
             self.privacy.mechanisms.extend(getattr(self, "privacy_reserved", []))
+            from synthtab_db.models.argn.private_training import STATISTICS_SHARE  # needs opacus
+
+            self.privacy.statistics_share = STATISTICS_SHARE
         data, self._units = bounded(self, data, self.privacy, self.settings.max_rows_per_parent, self._seed())
         released = None if self.privacy is None else release_columns(
             data, table, self._transform_options(), self.privacy, np.random.default_rng(noise_seed(self.settings)))
@@ -99,15 +102,13 @@ class ArgnSynthesizer(Synthesizer):
         """Weights, dropout and batches all seeded, without touching torch's global random state."""
         with cpu_threads(device), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(self._seed())
-            settings = self.settings
-            if self.privacy is not None:
-                from synthtab_db.models.argn.private_training import dp_settings, train_private  # needs opacus
-
-                settings = dp_settings(self.settings)
+            settings = self._fit_settings()
             network = ArgnNetwork(self.encoding.vocabulary, settings.embedding_dim,
                                   settings.hidden_dim, context=len(self.context_names)).to(device)
             generator = torch.Generator(device=device).manual_seed(self._seed())
             if self.privacy is not None:
+                from synthtab_db.models.argn.private_training import train_private  # needs opacus
+
                 noise = torch.Generator(device=device).manual_seed(noise_seed(self.settings))
                 self.fit_report = train_private(network, tokens, order_keys(self.order, device), settings,
                                                 generator, self.privacy, self.on_epoch, noise, self.encoding.priors(),
@@ -166,7 +167,16 @@ class ArgnSynthesizer(Synthesizer):
         return int(self.settings.seed or 0)
 
     def _transform_options(self) -> dict[str, Any]:
-        return {**{k: getattr(self.settings, k) for k in _TRANSFORM_OPTIONS}, "seed": self._seed()}
+        settings = self._fit_settings()
+        return {**{k: getattr(settings, k) for k in _TRANSFORM_OPTIONS}, "seed": self._seed()}
+
+    def _fit_settings(self) -> ArgnOptions:
+        """The options a fit uses: under DP, DP_DEFAULTS for whatever WITH did not set."""
+        if self.settings.epsilon is None:
+            return self.settings
+        from synthtab_db.models.argn.private_training import dp_settings  # needs opacus
+
+        return dp_settings(self.settings)
 
     # -- persistence --------------------------------------------------------------------
     def to_bytes(self) -> bytes:

@@ -47,7 +47,7 @@ from synthtab_db.models.gpt.encoding import NOTHING, PAD
 from synthtab_db.models.gpt.options import GptOptions
 from synthtab_db.models.gpt.sequences import IGNORE, labels
 from synthtab_db.models.gpt.training import Fit
-from synthtab_db.privacy.accountant import Gaussian, PrivacyPlan, calibrate
+from synthtab_db.privacy.accountant import Gaussian, PrivacyPlan
 
 #: What a DP fit takes where WITH does not say: larger batches average more rows against
 #: the same noise; fewer epochs fit a CPU's minutes (a DP step costs about 4 plain ones).
@@ -92,7 +92,7 @@ def train_private(model: PreTrainedModel, epoch_sequences: Callable[[int], np.nd
     first = epoch_sequences(1)
     sampling = UnitSampling.plan(len(first), units, options.batch_size, plan.contribution)
     steps = max(1, int(np.ceil(options.epochs / sampling.rate)))
-    sigma = calibrate(plan.epsilon, plan.rdp_delta, sampling.rate, steps, fixed=tuple(plan.mechanisms))
+    sigma = plan.calibrate(sampling.rate, steps)
     plan.noise_multiplier, plan.max_grad_norm = sigma, options.max_grad_norm
     private = GradSampleModule(model, batch_first=True, loss_reduction="sum", strict=False)
     optimizer = dp_optimizer(model, options, sigma, plan.contribution, sampling.expected_rows, noise)
