@@ -142,7 +142,7 @@ class _Loop:
         fit, holdout = split_source(self.con, self.job.table, self.job.source, self.seed, self.job.where)
         rows = self.job.rows or self._source_rows()
         self._create_schema()
-        current = Round(1, dict(self.job.model_options), ("as given",))
+        current = Round(1, _every_option(self.job.model, self.job.model_options), ("as given",))
         while current is not None:
             self._play(current, fit, holdout, rows)
             current = self._next(current)
@@ -278,3 +278,11 @@ def _count(con, ref: TableRef) -> int:
 
 def _join(*notes: str | None) -> str:
     return "; ".join(n for n in notes if n)
+
+
+def _every_option(model, given: dict) -> dict:
+    """The model's options with their defaults filled in: an adjustment scales what the round
+    used (the statement passes only what WITH set; the loop is refused under DP, whose defaults
+    depend on epsilon, so filling them in changes nothing else)."""
+    options_model = getattr(model, "options_model", None)
+    return options_model(**given).model_dump() if options_model else dict(given)
