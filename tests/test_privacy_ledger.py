@@ -130,3 +130,20 @@ def test_set_budget_names_unknown_tables_and_bad_values(people):
         con.execute("SET PRIVACY BUDGET FOR nosuch = 1")
     with pytest.raises(synthtab_db.SynthError, match="positive epsilon"):
         con.execute("SET PRIVACY BUDGET FOR people = -1")
+
+
+def test_prv_accountant_spends_the_same_epsilon_with_less_noise(people):
+    con, _ = people
+    (rdp,) = _rows(con, "GENERATE SYNTHETIC FROM people INTO by_rdp USING copula WITH (epsilon = 1, seed = 1)")
+    (prv,) = _rows(con, "GENERATE SYNTHETIC FROM people INTO by_prv USING copula "
+                        "WITH (epsilon = 1, seed = 1, accountant = 'prv')")
+    assert 0.99 <= prv["epsilon"] <= 1.0
+    assert prv["noise_multiplier"] < rdp["noise_multiplier"] * 0.97
+    assert [e for _, e, _ in _ledger(con)] == pytest.approx([rdp["epsilon"], prv["epsilon"]])
+
+
+def test_an_unknown_accountant_is_refused_by_name(people):
+    con, _ = people
+    with pytest.raises(synthtab_db.SynthError, match=r"accountant.*'rdp'.*'prv'"):
+        con.execute("GENERATE SYNTHETIC FROM people INTO x USING copula WITH (epsilon = 1, accountant = 'gdp')")
+    assert con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'x'").fetchone()[0] == 0
