@@ -19,7 +19,7 @@ from torch import nn
 from synthtab_db.models import torch_blob
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.models.context import ORDERED, ContextCells, joint, match_context, require_context
-from synthtab_db.models.neural.columns import TableEncoder
+from synthtab_db.models.neural.columns import CHOICE, TableEncoder
 from synthtab_db.models.neural.device import fresh_seed, generator, seeded, select_device, threads
 from synthtab_db.models.neural.layers import OutputLayout
 from synthtab_db.models.neural.options import NeuralOptions, dp_settings, validate_options
@@ -32,6 +32,13 @@ from synthtab_db.transforms import arrow_type
 
 SAMPLE_ROWS = 1 << 15  # rows generated per batch: bounds memory whatever n is
 _CELL_ROWS = 20_000  # context values drawn from the released marginals to cut a DP fit's cells
+_MATCH_ROWS, _MATCH_ROUNDS = 20_000, 30  # fixed draws and rounds of a DP fit's marginal matching
+_FLOOR = 1e-6  # shares below this (a released zero) are taken as this, so logs stay finite
+#: Share of epsilon whose noise alone the column statistics get under DP (the networks the rest,
+#: composed).  DP fits start from and are matched to the released marginals, so their noise shows
+#: directly: tvae on Adult at epsilon 1, 0.2 -> 0.4 took accuracy 0.885 -> 0.891 (univariate
+#: 0.968 -> 0.975) while its noise multiplier rose 7.9 -> 8.5 (as argn's STATISTICS_SHARE).
+STATISTICS_SHARE = 0.4
 
 
 class NeuralSynthesizer(Synthesizer):
@@ -90,6 +97,7 @@ class NeuralSynthesizer(Synthesizer):
         self.settings = dp_settings(self.settings, self.dp_defaults)
         self.options = self.settings.model_dump()  # saved: the networks' shape follows the DP defaults
         self.privacy.mechanisms.extend(getattr(self, "privacy_reserved", []))  # a child's counts, same budget
+        self.privacy.statistics_share = STATISTICS_SHARE
         data, units = bounded(self, data, self.privacy, self.settings.max_rows_per_parent, self.seed)
         columns = [table.column(c) for c in data.column_names]
         if not data.num_rows:
@@ -114,9 +122,49 @@ class NeuralSynthesizer(Synthesizer):
         steps = sampler.plan_steps(s.epochs, uses)
         step = self._private_step(real, codes, sampler, generator(noise_seed(s), self.device),
                                   generator(self.seed + 1, self.device), rng)
+        self._start_at_marginals()
         report, done = run_private(step, steps, sampler.per_epoch, s.max_seconds, self.on_epoch)
         sampler.record(done * uses)
+        self._match_marginals()
         return {**report, "noise_multiplier": sampler.sigma, "sample_rate": sampler.rate}
+
+    # -- DP marginals (post-processing of the release: no row is read) ------------------
+    def _choice_targets(self) -> list[tuple[slice, torch.Tensor]]:
+        spans = [span for span in self.encoder.spans if span.kind == CHOICE]
+        return [(slice(span.start, span.end),
+                 torch.as_tensor(np.log(np.maximum(target, _FLOOR)), dtype=torch.float32, device=self.device))
+                for span, target in zip(spans, self.encoder.choice_targets())]
+
+    def _start_at_marginals(self) -> None:
+        """Output biases of every softmax block at the log of its released shares, so DP-SGD
+        starts from the DP marginals instead of spending noisy steps to learn them."""
+        layer = self._output_layer()
+        if layer is None:
+            return
+        with torch.no_grad():
+            for block, log_target in self._choice_targets():
+                layer.bias[block] = log_target
+
+    def _match_marginals(self) -> None:
+        """After training, shift each softmax block's output bias until the shares sampling draws
+        (the mean softmax over fixed latent draws) match the released ones, as argn's heads do."""
+        layer = self._output_layer()
+        if layer is None:
+            return
+        targets = self._choice_targets()
+        for net in self._networks().values():
+            net.eval()
+        with torch.no_grad(), threads(self.settings.threads):
+            for _ in range(_MATCH_ROUNDS):
+                raw = self._raw(_MATCH_ROWS, generator(self.seed + 2, self.device))
+                shares = self.layout.log_softmax(raw).exp().mean(dim=0).clamp_min(_FLOOR).log()
+                worst = 0.0
+                for block, log_target in targets:
+                    gap = log_target - shares[block]
+                    layer.bias[block] += gap
+                    worst = max(worst, float(gap.abs().max()))
+                if worst < 1e-3:
+                    break
 
     def _setup_networks(self) -> None:
         self.layout = OutputLayout(self.encoder.spans, self.device)
@@ -234,6 +282,14 @@ class NeuralSynthesizer(Synthesizer):
                       batches: torch.Generator, rng: np.random.Generator):
         """A zero-argument callable doing one DP training step (``sampler``: ``private.PoissonUnits``)."""
         raise NotImplementedError(f"{self.name} has no DP training")
+
+    def _output_layer(self) -> nn.Linear | None:
+        """The layer whose outputs are the raw matrix (DP fits set its softmax blocks' biases)."""
+        return None
+
+    def _raw(self, n: int, noise: torch.Generator) -> torch.Tensor:
+        """Raw outputs for ``n`` sampled rows, before the value and block draws."""
+        raise NotImplementedError
 
     def _private_uses(self) -> int:
         """Poisson batches (DP mechanism uses) one private step takes."""

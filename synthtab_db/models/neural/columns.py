@@ -228,6 +228,19 @@ class TableEncoder:
                 parts.append(np.array([codec.nulls.rate, 1.0 - codec.nulls.rate]))
         return np.concatenate(parts) if parts else np.zeros(0)
 
+    def choice_targets(self) -> list[np.ndarray]:
+        """Each CHOICE span's shares, in span order, from the fitted transforms and modes (a DP
+        fit's come from the release): numeric modes' weights, category shares, NULL rates."""
+        targets = []
+        for codec in self.codecs:
+            if isinstance(codec, _NumericCodec):
+                targets.append(codec.modes.weights / codec.modes.weights.sum())
+            elif isinstance(codec, _CategoryCodec):
+                targets.append(codec.transform.probabilities)
+            if codec.nulls.active:
+                targets.append(np.array([codec.nulls.rate, 1.0 - codec.nulls.rate]))
+        return targets
+
     @property
     def discrete_spans(self) -> list[Span]:
         return [s for s in self.spans if s.discrete]
