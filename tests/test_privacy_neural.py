@@ -151,3 +151,25 @@ def test_ctgan_refuses_packs_under_dp():
     with pytest.raises(synthtab_db.SynthError, match="ctgan option 'pac'"):
         get_model("ctgan")(epsilon=1, pac=10)
     assert get_model("ctgan")(epsilon=1).settings.pac == 10  # the DP default (1) is applied at fit time
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_dp_output_biases_are_matched_to_the_released_marginals(adult_path, model):
+    """Post-processing of the release: after a DP fit, each softmax block's sampled shares (the
+    mean softmax over draws) are the released ones, however little the noisy steps learned."""
+    import duckdb
+
+    from synthtab_db.models import get_model
+    from synthtab_db.catalog import read_schema
+
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t AS SELECT workclass, education, income FROM read_csv('{adult_path}') LIMIT 2000")
+    table, data = read_schema(con).table("t"), con.sql("SELECT * FROM t").to_arrow_table()
+    con.close()
+    fitted = get_model(model)(epsilon=4, seed=1, epochs=1, batch_size=500)
+    fitted.fit(data, table)
+    raw = fitted._raw(20_000, torch.Generator().manual_seed(9))
+    shares = fitted.layout.log_softmax(raw).exp().mean(dim=0).detach().numpy()
+    spans = [s for s in fitted.encoder.spans if s.kind == "choice"]
+    for span, target in zip(spans, fitted.encoder.choice_targets()):
+        assert np.allclose(shares[span.start:span.end], np.maximum(target, 1e-6), atol=0.01)
