@@ -159,8 +159,8 @@ def test_dp_output_biases_are_matched_to_the_released_marginals(adult_path, mode
     mean softmax over draws) are the released ones, however little the noisy steps learned."""
     import duckdb
 
-    from synthtab_db.models import get_model
     from synthtab_db.catalog import read_schema
+    from synthtab_db.models import get_model
 
     con = duckdb.connect()
     con.execute(f"CREATE TABLE t AS SELECT workclass, education, income FROM read_csv('{adult_path}') LIMIT 2000")
