@@ -19,5 +19,11 @@ class PrivacyOptions(BaseModel):
                                      "contribute (the rest are left out); the privacy unit is the parent")
 
 
+def with_dp_defaults(options: BaseModel, defaults: dict) -> BaseModel:
+    """``options`` with a model's DP defaults for every knob the user did not set: what suits
+    DP-SGD (bigger batches, smaller networks) differs from the plain fit's defaults."""
+    return options.model_copy(update={k: v for k, v in defaults.items() if k not in options.model_fields_set})
+
+
 def is_private(options) -> bool:
     return getattr(options, "epsilon", None) is not None

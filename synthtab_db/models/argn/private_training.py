@@ -37,6 +37,7 @@ from synthtab_db.models.argn.options import ArgnOptions
 from synthtab_db.models.argn.orders import training_keys
 from synthtab_db.models.argn.training import Fit
 from synthtab_db.privacy.accountant import Gaussian, PrivacyPlan
+from synthtab_db.privacy.options import with_dp_defaults
 
 #: What a DP fit takes where WITH does not say.  Larger batches average more rows against
 #: the same noise, and a smaller network spreads it over fewer weights: on Adult at epsilon 1
@@ -60,7 +61,7 @@ STATISTICS_SHARE = 0.4
 
 def dp_settings(options: ArgnOptions) -> ArgnOptions:
     """``options`` with DP_DEFAULTS for every knob the user did not set."""
-    return options.model_copy(update={k: v for k, v in DP_DEFAULTS.items() if k not in options.model_fields_set})
+    return with_dp_defaults(options, DP_DEFAULTS)
 
 
 def planned_epochs(options: ArgnOptions) -> int:

@@ -48,6 +48,7 @@ from synthtab_db.models.gpt.options import GptOptions
 from synthtab_db.models.gpt.sequences import IGNORE, labels
 from synthtab_db.models.gpt.training import Fit
 from synthtab_db.privacy.accountant import Gaussian, PrivacyPlan
+from synthtab_db.privacy.options import with_dp_defaults
 
 #: What a DP fit takes where WITH does not say: larger batches average more rows against
 #: the same noise; fewer epochs fit a CPU's minutes (a DP step costs about 4 plain ones).
@@ -57,7 +58,7 @@ DP_DEFAULTS = {"epochs": 4, "batch_size": 1024, "learning_rate": 4e-3, "max_text
 def dp_settings(options: GptOptions) -> GptOptions:
     """``options`` with DP_DEFAULTS for every knob the user did not set (``max_text_tokens``
     rises because text is written byte by byte under DP)."""
-    return options.model_copy(update={k: v for k, v in DP_DEFAULTS.items() if k not in options.model_fields_set})
+    return with_dp_defaults(options, DP_DEFAULTS)
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ from synthtab_db.models.context import ORDERED, ContextCells, joint, match_conte
 from synthtab_db.models.neural.columns import CHOICE, TableEncoder
 from synthtab_db.models.neural.device import fresh_seed, generator, seeded, select_device, threads
 from synthtab_db.models.neural.layers import OutputLayout
-from synthtab_db.models.neural.options import NeuralOptions, dp_settings, validate_options
+from synthtab_db.models.neural.options import NeuralOptions, validate_options
 from synthtab_db.models.neural.training import EpochHook, run_epochs, steps_per_epoch
 from synthtab_db.planner.schema import Table
 from synthtab_db.privacy.columns import release_columns
+from synthtab_db.privacy.options import with_dp_defaults
 from synthtab_db.privacy.plan import noise_seed, private_plan
 from synthtab_db.privacy.units import bounded
 from synthtab_db.transforms import arrow_type
@@ -94,7 +95,7 @@ class NeuralSynthesizer(Synthesizer):
     def _private_encoding(self, data: pa.Table, table: Table, rng: np.random.Generator):
         """(rows kept, their privacy units): a DP fit's settings, encoder and context cells, from
         released statistics only; a child table's rows bounded per parent (``privacy.units``)."""
-        self.settings = dp_settings(self.settings, self.dp_defaults)
+        self.settings = with_dp_defaults(self.settings, self.dp_defaults)
         self.options = self.settings.model_dump()  # saved: the networks' shape follows the DP defaults
         self.privacy.mechanisms.extend(getattr(self, "privacy_reserved", []))  # a child's counts, same budget
         self.privacy.statistics_share = STATISTICS_SHARE

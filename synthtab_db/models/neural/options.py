@@ -39,7 +39,3 @@ def validate_options(model: type[BaseModel], options: dict[str, Any], name: str)
             f"{name} option {key!r}: {first['msg']} (got {first.get('input')!r}); allowed options: {allowed}"
         ) from None
 
-
-def dp_settings(options: BaseModel, defaults: dict[str, Any]) -> BaseModel:
-    """``options`` with a model's DP defaults for every knob the user did not set (as argn's)."""
-    return options.model_copy(update={k: v for k, v in defaults.items() if k not in options.model_fields_set})
