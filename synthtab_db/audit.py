@@ -11,7 +11,7 @@ import duckdb
 
 from synthtab_db import catalog
 from synthtab_db.duck import first_row
-from synthtab_db.engine.staging import quote
+from synthtab_db.sqlbuild import quote
 from synthtab_db.planner.schema import Table
 
 

@@ -69,9 +69,10 @@ def _budget_table(con, node) -> str | None:
     if node is None:
         return None
     from synthtab_db import catalog
-    from synthtab_db.engine.run import _source_table, qualify
+    from synthtab_db.engine.planning import current_schema
+    from synthtab_db.planner.generate import qualified, source_table
 
-    return str(_source_table(catalog.read_schema(con), qualify(con, table_ref(node))).ref)
+    return str(source_table(catalog.read_schema(con), qualified(table_ref(node), current_schema(con))).ref)
 
 
 def _evaluate(con, tree):

@@ -20,7 +20,7 @@ from synthtab_db.dbt.spec import SyntheticSpec
 from synthtab_db.dbt.staging import STAGING_SCHEMA, Staged, stage
 from synthtab_db.dbt.state import fingerprint, remember, trained_on
 from synthtab_db.duck import atomic, first_row, run_sql
-from synthtab_db.engine.targets import create_table_sql, table_expr
+from synthtab_db.sqlbuild import create_table_sql, table_expr, table_sql
 from synthtab_db.errors import SynthError
 from synthtab_db.models import default_model, get_model
 from synthtab_db.planner.schema import TableRef
@@ -50,9 +50,6 @@ def _with(options: dict[str, Any]) -> str:
 def _ident(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql("duckdb")
 
-
-def _sql(ref: TableRef) -> str:
-    return table_expr(ref).sql("duckdb")
 
 
 def split_options(spec: SyntheticSpec) -> tuple[dict, dict]:
@@ -101,7 +98,7 @@ def _train_unless_current(con, spec: SyntheticSpec, staged: Staged, model: str, 
     trained_print = fingerprint(con, staged.ref, {"model": model, **options})
     if not spec.full_refresh and trained_on(con, relation) == trained_print:
         return None
-    statement = f"TRAIN SYNTHESIZER {_ident(name)} ON {_sql(staged.ref)} USING {model}"
+    statement = f"TRAIN SYNTHESIZER {_ident(name)} ON {table_sql(staged.ref)} USING {model}"
     statement += _with({"replace": True, **options})
     _run(con, statement)
     remember(con, relation, name, trained_print)
@@ -115,7 +112,7 @@ def _new(target: TableRef) -> TableRef:
 def _generate_sql(name: str, staged: Staged, spec: SyntheticSpec, options: dict, into: TableRef) -> str:
     rows = f" ROWS {spec.rows}" if spec.rows is not None else ""
     extra = {"append": True, **options, **({"parents": staged.parents} if staged.parents else {})}
-    return f"GENERATE SYNTHETIC FROM SYNTHESIZER {_ident(name)}{rows} INTO {_sql(into)}" + _with(extra)
+    return f"GENERATE SYNTHETIC FROM SYNTHESIZER {_ident(name)}{rows} INTO {table_sql(into)}" + _with(extra)
 
 
 def _run(con, sql: str):
@@ -131,7 +128,7 @@ def _generate_beside(con, staged: Staged, target: TableRef, generate: str) -> di
     try:
         summary = _run(con, generate).arrow().to_pylist()[0]
     except BaseException:
-        run_sql(con, f"DROP TABLE IF EXISTS {_sql(new)}")
+        run_sql(con, f"DROP TABLE IF EXISTS {table_sql(new)}")
         raise
     atomic(con, lambda: _swap(con, new, target), "dbt")
     return summary
@@ -139,15 +136,15 @@ def _generate_beside(con, staged: Staged, target: TableRef, generate: str) -> di
 
 def _create_empty(con, table, new: TableRef) -> None:
     run_sql(con, f"CREATE SCHEMA IF NOT EXISTS {_ident(new.schema)}")
-    run_sql(con, f"DROP TABLE IF EXISTS {_sql(new)}")
+    run_sql(con, f"DROP TABLE IF EXISTS {table_sql(new)}")
     run_sql(con, create_table_sql(table, new, lambda fk: None))
 
 
 def _swap(con, new: TableRef, target: TableRef) -> None:
     kind = _relation_kind(con, target)
     if kind:
-        run_sql(con, f"DROP {kind} {_sql(target)}")
-    run_sql(con, f"ALTER TABLE {_sql(new)} RENAME TO {_ident(target.name)}")
+        run_sql(con, f"DROP {kind} {table_sql(target)}")
+    run_sql(con, f"ALTER TABLE {table_sql(new)} RENAME TO {_ident(target.name)}")
 
 
 def _relation_kind(con, ref: TableRef) -> str | None:

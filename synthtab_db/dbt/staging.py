@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from synthtab_db.dbt.spec import Constraint, SyntheticSpec
 from synthtab_db.duck import atomic, first_row, run_sql
-from synthtab_db.engine.targets import table_expr
+from synthtab_db.sqlbuild import table_exists, table_expr, table_sql
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import TableRef
 
@@ -36,9 +36,6 @@ class Staged:
 def staging_ref(schema: str, identifier: str) -> TableRef:
     return TableRef(schema=STAGING_SCHEMA, name=f"{schema}__{identifier}")
 
-
-def _sql(ref: TableRef) -> str:
-    return table_expr(ref).sql("duckdb")
 
 
 def _ident(name: str) -> exp.Identifier:
@@ -145,14 +142,14 @@ def _require_built(con, spec: SyntheticSpec, c: Constraint) -> None:
             f"synthetic model {spec.model}: {c.origin} points at synthetic model {parent.name}, "
             f"which dbt does not know to build first; {hint}"
         )
-    if not _exists(con, staging_ref(parent.schema_, parent.identifier)):
+    if not table_exists(con, staging_ref(parent.schema_, parent.identifier)):
         raise SynthError(f"synthetic model {spec.model}: its parent {parent.name} has not been built yet; {hint}")
 
 
 def _copy_real_parent(con, spec: SyntheticSpec, uses: list[Constraint], ref: TableRef) -> None:
     """One copy per real parent, with a UNIQUE key for each set of columns referenced."""
     parent = uses[0].parent
-    select = f"SELECT * FROM {_sql(TableRef(schema=parent.schema_, name=parent.identifier))}"
+    select = f"SELECT * FROM {table_sql(TableRef(schema=parent.schema_, name=parent.identifier))}"
     keys = [Constraint(kind="unique", columns=c.fields, origin=c.origin) for c in uses]
     run_sql(con, create_staging_sql(ref, _describe(con, select), keys, {}))
     _insert(con, spec, ref, select, f"{parent.name} (referenced by {', '.join(c.origin for c in uses)})")
@@ -160,7 +157,7 @@ def _copy_real_parent(con, spec: SyntheticSpec, uses: list[Constraint], ref: Tab
 
 def _insert(con, spec: SyntheticSpec, ref: TableRef, select: str, what: str) -> None:
     try:
-        run_sql(con, f"INSERT INTO {_sql(ref)} SELECT * FROM (\n{select}\n)")
+        run_sql(con, f"INSERT INTO {table_sql(ref)} SELECT * FROM (\n{select}\n)")
     except duckdb.ConstraintException as err:
         raise SynthError(
             f"synthetic model {spec.model}: the real data of {what} breaks a constraint declared in dbt "
@@ -169,15 +166,6 @@ def _insert(con, spec: SyntheticSpec, ref: TableRef, select: str, what: str) -> 
 
 
 # -- the staging table itself ----------------------------------------------------------------
-
-
-def _exists(con, ref: TableRef) -> bool:
-    row = first_row(
-        con,
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t",
-        {"s": ref.schema, "t": ref.name},
-    )
-    return bool(row[0])
 
 
 def _dependents(con, ref: TableRef) -> list[TableRef]:
@@ -194,9 +182,9 @@ def drop_staged(con, ref: TableRef) -> None:
     child is staged again when its own model runs)."""
     for child in _dependents(con, ref):
         drop_staged(con, child)
-    run_sql(con, f"DROP TABLE IF EXISTS {_sql(ref)}")
+    run_sql(con, f"DROP TABLE IF EXISTS {table_sql(ref)}")
     for copy in _parent_copies(con, ref):
-        run_sql(con, f"DROP TABLE IF EXISTS {_sql(copy)}")
+        run_sql(con, f"DROP TABLE IF EXISTS {table_sql(copy)}")
 
 
 def _parent_copies(con, ref: TableRef) -> list[TableRef]:

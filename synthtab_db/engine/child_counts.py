@@ -17,8 +17,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from synthtab_db.engine.staging import quote
-from synthtab_db.engine.targets import table_expr
+from synthtab_db.sqlbuild import quote
+from synthtab_db.sqlbuild import table_expr
 from synthtab_db.models.context import ORDERED, Binner
 from synthtab_db.planner.schema import Column, ForeignKey, TableRef
 

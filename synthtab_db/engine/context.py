@@ -17,8 +17,8 @@ import duckdb
 
 from synthtab_db.duck import first_row
 from synthtab_db.engine.roles import column_roles
-from synthtab_db.engine.staging import quote
-from synthtab_db.engine.targets import table_expr
+from synthtab_db.sqlbuild import quote
+from synthtab_db.sqlbuild import table_expr
 from synthtab_db.models.context import CONTEXT_PREFIX
 from synthtab_db.planner.schema import Column, ForeignKey, Kind, Schema, Table, TableRef
 

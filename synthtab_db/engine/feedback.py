@@ -26,7 +26,8 @@ from synthtab_db.duck import atomic, first_row, run_sql
 from synthtab_db.engine.adjustments import ADJUSTERS, adjust
 from synthtab_db.engine.learn import epoch_callback
 from synthtab_db.engine.table_job import TableJob, TableResult, generate_table
-from synthtab_db.engine.targets import create_table_sql, scratch_table_sql, table_expr
+from synthtab_db.planner.steps import RowRule
+from synthtab_db.sqlbuild import count_rows, create_table_sql, scratch_table_sql, table_expr
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import Table, TableRef
 from synthtab_db.statements import GenerateStatement
@@ -56,11 +57,8 @@ class Round:
 
 def run_feedback(con: duckdb.DuckDBPyConnection, job: TableJob, statement: GenerateStatement, progress) -> pa.Table:
     """The loop for one table; refusals first, then one transaction."""
-    from synthtab_db.engine.run import _refuse_existing_targets  # noqa: PLC0415 (run imports this module)
-
     _refuse(job, statement)
     quality = _quality_functions()
-    _refuse_existing_targets(con, [job], statement)
     loop = _Loop(con, job, statement, progress, quality)
     return atomic(con, loop.run, "GENERATE")
 
@@ -140,7 +138,7 @@ class _Loop:
     def run(self) -> pa.Table:
         started = time.perf_counter()
         fit, holdout = split_source(self.con, self.job.table, self.job.source, self.seed, self.job.where)
-        rows = self.job.rows or self._source_rows()
+        rows = self.job.rows.rows_for(self.job.step.source_rows) or self.job.step.source_rows
         self._create_schema()
         current = Round(1, _every_option(self.job.model, self.job.model_options), ("as given",))
         while current is not None:
@@ -151,10 +149,6 @@ class _Loop:
         for scratch in (fit, holdout):
             run_sql(self.con, f"DROP TABLE {table_expr(scratch).sql('duckdb')}")
         return self._result(best, run_id, time.perf_counter() - started)
-
-    def _source_rows(self) -> int:
-        count = first_row(self.con, f"SELECT count(*) FROM {table_expr(self.job.source).sql('duckdb')}")[0]
-        return max(1, round(count * self.job.scale))
 
     def _create_schema(self) -> None:
         if self.job.target.schema:
@@ -176,13 +170,11 @@ class _Loop:
 
     def _generate(self, current: Round, fit: TableRef, rows: int) -> TableResult:
         """The engine's own table generation, with the round's source, target and options."""
-        from synthtab_db.engine.run import _declared_parent  # noqa: PLC0415
+        from synthtab_db.engine.run import declared_parent  # noqa: PLC0415
 
-        job = dataclasses.replace(
-            self.job, source=fit, target=current.table, rows=rows, model_options=current.options, append=False,
-            learned=None,
-        )
-        run_sql(self.con, create_table_sql(job.table, current.table, _declared_parent(job)))
+        job = self.job.with_step(source=fit, target=current.table, rows=RowRule(kind="fixed", rows=rows, estimate=rows),
+                                 model_options=current.options, append=False)
+        run_sql(self.con, create_table_sql(job.table, current.table, declared_parent(job)))
         return generate_table(
             self.con,
             job,
@@ -241,12 +233,12 @@ class _Loop:
         """The kept round's fidelity rows in synthtab.quality_reports, named for the target."""
         run_id = self.new_run_id()
         best.report.synthetic = str(self.job.target)
-        best.report.real = f"{self.job.source} (holdout: {_count(self.con, holdout)} rows)"
+        best.report.real = f"{self.job.source} (holdout: {count_rows(self.con, holdout)} rows)"
         self.save(self.con, run_id, [best.report])
         return run_id
 
     def _result(self, best: Round, run_id: str, seconds: float) -> pa.Table:
-        from synthtab_db.engine.run import _result_table  # noqa: PLC0415
+        from synthtab_db.engine.run import result_table  # noqa: PLC0415
 
         result = dataclasses.replace(
             best.result,
@@ -255,7 +247,7 @@ class _Loop:
             seconds=seconds,  # every round, its evaluation included
             note=_join(self.job.note, f"quality: round {best.number} kept; {self.stopped}; report run_id {run_id}"),
         )
-        table = _result_table([result])
+        table = result_table([result])
         values = {
             "quality_rounds": [[None if r.score is None else round(r.score, 4) for r in self.rounds]],
             "quality_changes": [["; ".join(r.changes) for r in self.rounds]],
@@ -272,10 +264,6 @@ def _key_columns(table: Table) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
-def _count(con, ref: TableRef) -> int:
-    return first_row(con, f"SELECT count(*) FROM {table_expr(ref).sql('duckdb')}")[0]
-
-
 def _join(*notes: str | None) -> str:
     return "; ".join(n for n in notes if n)
 
@@ -284,5 +272,5 @@ def _every_option(model, given: dict) -> dict:
     """The model's options with their defaults filled in: an adjustment scales what the round
     used (the statement passes only what WITH set; the loop is refused under DP, whose defaults
     depend on epsilon, so filling them in changes nothing else)."""
-    options_model = getattr(model, "options_model", None)
+    options_model = model.options_model
     return options_model(**given).model_dump() if options_model else dict(given)

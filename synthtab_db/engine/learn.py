@@ -20,7 +20,9 @@ from synthtab_db.engine.context import ContextSpec, learn_context
 from synthtab_db.engine.inherited_keys import InheritedKey, learn_inherited
 from synthtab_db.engine.roles import column_roles
 from synthtab_db.engine.sequences import SequenceModel, sequence_column
-from synthtab_db.engine.targets import table_expr
+from synthtab_db.planner.generate import main_foreign_key as planned_main
+from synthtab_db.planner.steps import count_key
+from synthtab_db.sqlbuild import count_rows, table_expr, table_sql
 from synthtab_db.keys import KeyGenerator, choose_key_generator, schema_key_generator
 from synthtab_db.models import get_model
 from synthtab_db.models.base import Synthesizer
@@ -50,22 +52,11 @@ class Learned:
         return next(fk for fk in self.table.foreign_keys if fk.columns == columns)
 
 
-def _sql(ref: TableRef) -> str:
-    return table_expr(ref).sql("duckdb")
-
 
 def main_foreign_key(con: duckdb.DuckDBPyConnection, table: Table, parent_sources: dict) -> tuple[str, ...] | None:
-    """The FK that fixes row counts: the parent with most rows (the most specific one:
-    payment follows rental, not staff), NOT NULL breaking ties."""
-    candidates = [fk for fk in table.foreign_keys if fk.columns in parent_sources]
-    if not candidates:
-        return None
-
-    def rank(fk: ForeignKey) -> tuple[int, int]:
-        not_null = all(not table.column(c).nullable for c in fk.columns)
-        return (first_row(con, f"SELECT count(*) FROM {_sql(parent_sources[fk.columns])}")[0], int(not_null))
-
-    return max(candidates, key=rank).columns
+    """The planner's rule (``planner.generate.main_foreign_key``) over the parents' row counts."""
+    counts = {count_key(ref): count_rows(con, ref) for ref in parent_sources.values()}
+    return planned_main(table, parent_sources, counts)
 
 
 def main_of(con: duckdb.DuckDBPyConnection, schema: Schema):
@@ -104,7 +95,7 @@ def learn_table(
     sequence_col = sequence_column(table, main_fk)
     model_columns = tuple(c for c in roles.model if c != sequence_col)
     context = learn_context(con, schema, table, main_fk, main_of(con, schema)) if schema and model_columns else None
-    query = context.source_sql(source) if context else f"SELECT * FROM {_sql(source)}"
+    query = context.source_sql(source) if context else f"SELECT * FROM {table_sql(source)}"
     data = con.sql(query).to_arrow_table()
     synthesizer = model(**model_options)
     if on_epoch is not None:

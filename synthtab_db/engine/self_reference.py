@@ -14,8 +14,8 @@ import pyarrow as pa
 
 from synthtab_db.checks.compile import ROW_ORDER
 from synthtab_db.duck import first_row, run_sql
-from synthtab_db.engine.staging import quote
-from synthtab_db.engine.targets import table_expr
+from synthtab_db.sqlbuild import quote
+from synthtab_db.sqlbuild import table_expr
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import ForeignKey, Table, TableRef
 

@@ -12,8 +12,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from synthtab_db.engine.staging import quote
-from synthtab_db.engine.targets import table_expr
+from synthtab_db.sqlbuild import quote
+from synthtab_db.sqlbuild import table_expr
 from synthtab_db.planner.schema import ForeignKey, Kind, Table, TableRef
 
 TEMPORAL = {Kind.TIMESTAMP: "timestamp", Kind.TIMESTAMPTZ: "timestamptz", Kind.DATE: "date"}

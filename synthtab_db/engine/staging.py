@@ -18,15 +18,11 @@ from sqlglot import exp
 from synthtab_db.checks import CompiledCheck
 from synthtab_db.checks.compile import ROW_ORDER
 from synthtab_db.duck import first_row, run_sql
-from synthtab_db.engine.targets import scratch_table_sql
+from synthtab_db.sqlbuild import quote, scratch_table_sql
 from synthtab_db.planner.schema import Table
 
 BATCH_VIEW = "__synthtab_batch"
 CHECKED = "__synthtab_checked"
-
-
-def quote(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql("duckdb")
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import duckdb
@@ -26,11 +26,13 @@ from synthtab_db.engine.inherited_keys import apply_inherited
 from synthtab_db.engine.learn import Learned, learn_table
 from synthtab_db.engine.roles import column_roles, fk_key_mode
 from synthtab_db.engine.self_reference import insert_accepted
-from synthtab_db.engine.staging import Stage, quote
-from synthtab_db.engine.targets import table_expr
+from synthtab_db.engine.staging import Stage
+from synthtab_db.sqlbuild import quote
+from synthtab_db.sqlbuild import table_expr, table_sql
 from synthtab_db.errors import SynthError
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.planner.schema import ForeignKey, Kind, Schema, Table, TableRef
+from synthtab_db.planner.steps import GenerateStep
 from synthtab_db.privacy.budget import privacy_report
 
 SLOT = "__slot"
@@ -38,24 +40,32 @@ MALFORMED = "malformed model output"
 ProgressFn = Callable[[str, int, int], None]
 
 
-@dataclass
+@dataclass(frozen=True)
 class TableJob:
-    table: Table
-    source: TableRef
-    target: TableRef
-    rows: int | None  # None: from the parents' child counts, or the source size × scale
-    scale: float
-    parents: dict[tuple[str, ...], TableRef]  # FK columns → table holding the parent rows
-    parent_sources: dict[tuple[str, ...], TableRef]  # FK columns → the source's parent table
+    """A plan step ready to run: the step, plus what only the engine holds (the model class,
+    a stored synthesizer's learned state, the source schema, this statement's generated tables)."""
+
+    step: GenerateStep
     model: type[Synthesizer]
-    model_options: dict[str, Any]
-    where: str | None = None
-    append: bool = False
     learned: "Learned | None" = None  # a stored synthesizer's; None: learn from the source
-    note: str | None = None
     schema: Schema | None = None  # the source schema: where the context chain above the table is read
     generated: dict = field(default_factory=dict)  # source table key -> its generated table, this statement
-    deferred: dict = field(default_factory=dict)  # cycle FK columns -> (source parent, generated parent)
+
+    table = property(lambda self: self.step.table)
+    source = property(lambda self: self.step.source)
+    target = property(lambda self: self.step.target)
+    rows = property(lambda self: self.step.rows)
+    model_options = property(lambda self: self.step.model_options)
+    where = property(lambda self: self.step.where)
+    append = property(lambda self: self.step.append)
+    note = property(lambda self: self.step.note)
+    parents = property(lambda self: self.step.parent_tables())  # FK columns -> table holding the parents
+    parent_sources = property(lambda self: self.step.parent_sources())  # FK columns -> the source's parent
+    deferred = property(lambda self: self.step.deferred_tables())  # cycle FK -> (source, generated parent)
+
+    def with_step(self, **changes) -> "TableJob":
+        """The same job on a changed step (a new value: steps are frozen)."""
+        return replace(self, step=self.step.model_copy(update=changes))
 
 
 @dataclass
@@ -72,9 +82,6 @@ class TableResult:
     privacy: dict | None = None  # a DP run: epsilon, delta spent, noise_multiplier, max_grad_norm
     deferred_samplers: dict = field(default_factory=dict)  # a DP run's released samplers of cycle FKs
 
-
-def _sql(ref: TableRef) -> str:
-    return table_expr(ref).sql("duckdb")
 
 
 class TableRun:
@@ -124,7 +131,7 @@ class TableRun:
 
     def _select(self, cols: tuple[str, ...], own: list[tuple[str, str]]) -> pa.Table:
         select = ", ".join(f"{quote(c)} AS {quote(a)}" for c, a in own)
-        return self.con.sql(f"SELECT {select} FROM {_sql(self.job.parents[cols])}").to_arrow_table()
+        return self.con.sql(f"SELECT {select} FROM {table_sql(self.job.parents[cols])}").to_arrow_table()
 
     def _context(self, parents: np.ndarray | None) -> pa.Table | None:
         """Each row's parent context (NULL for a row without a parent), or None."""
@@ -143,14 +150,11 @@ class TableRun:
         """Rows to make and, for a child table, the row positions still to fill: each
         position has its parent (and its place in a parent's sequence) fixed up front,
         so a rejected row is regenerated for the same parent and the same time."""
-        job = self.job
+        rows = self.job.rows.rows_for(self.source_rows)  # the plan's rule, with what was learned
         if self.main is None:
-            if job.rows is not None:
-                return job.rows, None
-            # a small lookup table scaled down still keeps one row: its children need a parent
-            return (max(1, int(round(self.source_rows * job.scale))) if self.source_rows else 0), None
+            return rows, None
         sampler = self.samplers[self.main.columns]
-        self.parent_of_row = fks.slots_for_main(sampler, self.parent_rows[self.main.columns], job.rows, self.rng,
+        self.parent_of_row = fks.slots_for_main(sampler, self.parent_rows[self.main.columns], rows, self.rng,
                                                 self._children_cap())
         if self.learned.sequence is not None:
             self.sequence_values = self.learned.sequence.values(self.parent_of_row, self.rng)
@@ -204,7 +208,7 @@ class TableRun:
     def _existing(self, column: str) -> pa.ChunkedArray:
         sources = [f"SELECT {quote(column)} AS v FROM {self.accepted_table}"]
         if self.job.append:
-            sources.append(f"SELECT {quote(column)} AS v FROM {_sql(self.job.target)}")
+            sources.append(f"SELECT {quote(column)} AS v FROM {table_sql(self.job.target)}")
         return self.con.sql(" UNION ALL ".join(sources)).to_arrow_table().column("v")
 
     def _foreign(self, n: int, slots: np.ndarray | None) -> dict[str, pa.Array]:

@@ -9,12 +9,15 @@ import pyarrow as pa
 
 from synthtab_db import catalog, store
 from synthtab_db.device import resolve_device
+from synthtab_db.duck import atomic
 from synthtab_db.engine.learn import dumps, epoch_callback, learn_table, learned_state
-from synthtab_db.engine.run import _count, _in_transaction, _source_table, qualify
+from synthtab_db.engine.planning import current_schema
 from synthtab_db.errors import SynthError
 from synthtab_db.models import default_model, get_model
+from synthtab_db.planner.generate import qualified, source_table
 from synthtab_db.planner.graph import parent_ref
 from synthtab_db.privacy import budget
+from synthtab_db.sqlbuild import count_rows
 from synthtab_db.statements import TrainStatement, validate_options
 from synthtab_db.udfs.synthesizer_functions import drop_table_function, register_table_function
 
@@ -39,9 +42,9 @@ def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progres
             f"synthesizer {statement.name!r} already exists; use WITH (replace = true) or DROP SYNTHESIZER"
         )
     schema = catalog.read_schema(con)
-    table = _source_table(schema, qualify(con, statement.source))
+    table = source_table(schema, qualified(statement.source, current_schema(con)))
     parents = {fk.columns: parent_ref(schema, fk) for fk in table.foreign_keys if not table.is_self_reference(fk)}
-    (request,) = budget.split(options.get("epsilon"), options.get("delta"), [(str(table.ref), _count(con, table.ref))])
+    (request,) = budget.split(options.get("epsilon"), options.get("delta"), [(str(table.ref), count_rows(con, table.ref))])
     budget.check(con, [request], statement.allow_non_private)
     if request.epsilon is not None:
         options = {**options, "delta": request.delta}
@@ -60,7 +63,7 @@ def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progres
             budget.record(con, str(table.ref), spent, f"TRAIN SYNTHESIZER {statement.name} ON {table.ref} USING "
                           f"{model.name}", budget.uuid.uuid4().hex)
 
-    _in_transaction(con, save)
+    atomic(con, save, "TRAIN SYNTHESIZER")
     register_table_function(con, statement.name)
     return pa.table(
         {
@@ -97,6 +100,6 @@ def run_drop(con: duckdb.DuckDBPyConnection, name: str, if_exists: bool) -> pa.T
         if if_exists:
             return pa.table({"dropped": pa.array([], pa.string())})
         store.load_synthesizer(con, name)  # raises, listing the known ones
-    _in_transaction(con, lambda: store.drop_synthesizer(con, name))
+    atomic(con, lambda: store.drop_synthesizer(con, name), "DROP SYNTHESIZER")
     drop_table_function(con, name)
     return pa.table({"dropped": [name]})

@@ -67,18 +67,12 @@ def check(con: duckdb.DuckDBPyConnection, requests: list[Request], allow_non_pri
                 f"{max(limit - spent, 0.0):g} of its budget {limit:g} remains ({spent:g} spent); nothing was run")
 
 
-def prepare_jobs(con: duckdb.DuckDBPyConnection, jobs: list, options, model_options: dict, count) -> list[Request]:
-    """Split the statement's budget over the tables it learns from, set each job's share in its
-    model options, and refuse (before any work) what a table's cap does not allow."""
-    learning = [job for job in jobs if job.learned is None]
-    epsilon, delta = model_options.get("epsilon"), model_options.get("delta")
-    if epsilon is not None and getattr(options, "target_quality", None) is not None:
-        raise SynthError("target_quality refits and scores against the source rows; it does not combine with epsilon")
-    requests = split(epsilon, delta, [(str(job.source), count(con, job.source)) for job in learning])
-    check(con, requests, bool(getattr(options, "allow_non_private", False)))
-    for job, request in zip(learning, requests):
-        if request.epsilon is not None:
-            job.model_options = {**job.model_options, "epsilon": request.epsilon, "delta": request.delta}
+def check_steps(con: duckdb.DuckDBPyConnection, steps, allow_non_private: bool) -> list[Request]:
+    """Refuse (before any work) what a table's cap does not allow; the planner has already
+    split the statement's budget over the steps that learn (their ``model_options``)."""
+    requests = [Request(str(s.source), s.source_rows, s.model_options.get("epsilon"), s.model_options.get("delta"))
+                for s in steps if s.synthesizer is None]
+    check(con, requests, allow_non_private)
     return requests
 
 

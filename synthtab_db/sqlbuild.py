@@ -1,5 +1,9 @@
-"""Target tables are created with the source's constraints, so DuckDB itself
-enforces them a second time on insert (the staged checks catch violations first)."""
+"""SQL built as sqlglot trees, in one layer below the engine, dbt, udfs, audit and datasets:
+quoting, table expressions, table-exists, counting, and DDL.
+
+Target tables are created with the source's constraints, so DuckDB itself enforces them
+a second time on insert (the staged checks catch violations first).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,42 @@ from typing import Callable
 import sqlglot
 from sqlglot import exp
 
+import duckdb
+
+from synthtab_db.duck import first_row
 from synthtab_db.planner.schema import Column, ForeignKey, Key, Table, TableRef
+
+
+def quote(name: str) -> str:
+    """A column or schema name as a quoted DuckDB identifier."""
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
 
 
 def table_expr(ref: TableRef) -> exp.Table:
     return exp.table_(
         exp.to_identifier(ref.name, quoted=True), db=exp.to_identifier(ref.schema, quoted=True) if ref.schema else None
     )
+
+
+def table_sql(ref: TableRef) -> str:
+    """``"schema"."name"`` for pasting into a query."""
+    return table_expr(ref).sql("duckdb")
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, ref: TableRef) -> bool:
+    """Whether a table exists, names compared as DuckDB resolves them (case-insensitively)."""
+    where = exp.and_(_same_name("table_name", ref.name), *([_same_name("schema_name", ref.schema)] if ref.schema else []))
+    query = exp.select(exp.func("count", exp.Star())).from_(exp.func("duckdb_tables")).where(where)
+    return bool(first_row(con, query.sql("duckdb"))[0])
+
+
+def _same_name(column: str, name: str) -> exp.Expression:
+    return exp.EQ(this=exp.Lower(this=exp.column(column)), expression=exp.Literal.string(name.lower()))
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, ref: TableRef) -> int:
+    query = exp.select(exp.func("count", exp.Star())).from_(table_expr(ref))
+    return first_row(con, query.sql("duckdb"))[0]
 
 
 def _ids(names: tuple[str, ...]) -> list[exp.Identifier]:
