@@ -41,6 +41,12 @@ class GenerateSynthetic(exp.Expression):
     }
 
 
+class ExplainGenerate(exp.Expression):
+    """EXPLAIN GENERATE SYNTHETIC …: the plan, without running it (``this`` is the GenerateSynthetic)."""
+
+    arg_types = {"this": True}
+
+
 class TrainSynthesizer(exp.Expression):
     """TRAIN SYNTHESIZER <name> ON <table> [USING <model>] [WITH (…)]."""
 
@@ -137,6 +143,9 @@ class SynthParser(DuckDB.Parser):
             node.set("this", self.table_name("source table"))
         self.parse_clauses(node, GENERATE_CLAUSES)
         return node
+
+    def parse_explain_generate(self) -> ExplainGenerate:
+        return ExplainGenerate(this=self.parse_generate())
 
     # -- TRAIN / SHOW / DROP SYNTHESIZER ----------------------------------------------
     def parse_train(self) -> TrainSynthesizer:
@@ -289,6 +298,7 @@ STATEMENT_LEADS: dict[tuple[str, ...], Callable[[SynthParser], exp.Expression]] 
     ("ATTACH", "POSTGRES"): SynthParser.parse_attach_postgres,
     ("DETACH", "POSTGRES"): SynthParser.parse_detach_postgres,
     ("GENERATE", "SYNTHETIC"): SynthParser.parse_generate,
+    ("EXPLAIN", "GENERATE", "SYNTHETIC"): SynthParser.parse_explain_generate,
     ("TRAIN", "SYNTHESIZER"): SynthParser.parse_train,
     ("EVALUATE", "SYNTHETIC"): SynthParser.parse_evaluate,
     ("SHOW", "SYNTHESIZERS"): SynthParser.parse_show,
@@ -300,6 +310,11 @@ STATEMENT_LEADS: dict[tuple[str, ...], Callable[[SynthParser], exp.Expression]] 
 
 class SynthDuckDB(DuckDB):
     """DuckDB's dialect with our statements; registered with sqlglot as 'synthduckdb'."""
+
+    class Tokenizer(DuckDB.Tokenizer):
+        # EXPLAIN is a command word in DuckDB's tokenizer (the rest of the statement one string):
+        # as a plain word, EXPLAIN GENERATE SYNTHETIC … is recognised; other EXPLAINs still go to DuckDB
+        KEYWORDS = {**DuckDB.Tokenizer.KEYWORDS, "EXPLAIN": TokenType.VAR}
 
     class Parser(SynthParser):
         pass
@@ -336,7 +351,7 @@ def _chunks(tokens: list[Token]) -> list[list[Token]]:
 
 
 def _is_ours(chunk: list[Token]) -> bool:
-    lead = tuple(t.text.upper() for t in chunk[:2])
+    lead = tuple(t.text.upper() for t in chunk[:3])
     return any(lead[: len(words)] == words for words in STATEMENT_LEADS)
 
 

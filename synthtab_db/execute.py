@@ -13,6 +13,7 @@ from synthtab_db.dialect import (
     DetachPostgres,
     DropSynthesizer,
     EvaluateSynthetic,
+    ExplainGenerate,
     GenerateSynthetic,
     SetPrivacyBudget,
     ShowPrivacyBudget,
@@ -41,6 +42,7 @@ Handler = Callable[[duckdb.DuckDBPyConnection, Any, Any], pa.Table]
 
 HANDLERS: dict[type[exp.Expression], Handler] = {
     GenerateSynthetic: lambda con, tree, progress: _generate(con, tree, progress),
+    ExplainGenerate: lambda con, tree, progress: _explain(con, tree.this),
     AttachPostgres: lambda con, tree, progress: attach_postgres(con, tree.this.name, tree.args["alias"].name),
     DetachPostgres: lambda con, tree, progress: detach_postgres(con, tree.this.name, bool(tree.args.get("exists"))),
     TrainSynthesizer: lambda con, tree, progress: run_train(con, train_statement(tree), progress),
@@ -62,6 +64,17 @@ def _generate(con, tree, progress) -> pa.Table:
     from synthtab_db.postgres import generate_from_tree
 
     return generate_from_tree(con, tree, alias, progress)
+
+
+def _explain(con, tree) -> pa.Table:
+    """EXPLAIN GENERATE SYNTHETIC …: plan (every refusal included), run nothing."""
+    if postgres_alias(con, tree) is not None:
+        raise SynthError("EXPLAIN GENERATE SYNTHETIC reads DuckDB tables; a GENERATE over an attached "
+                         "PostgreSQL database can't be explained yet")
+    from synthtab_db.engine.planning import plan_statement
+    from synthtab_db.planner.explain import explain_table
+
+    return explain_table(plan_statement(con, generate_statement(tree))[0])
 
 
 def _budget_table(con, node) -> str | None:
