@@ -26,9 +26,11 @@ from synthtab_db.sqlbuild import count_rows, table_expr, table_sql
 from synthtab_db.keys import KeyGenerator, choose_key_generator, schema_key_generator
 from synthtab_db.models import get_model
 from synthtab_db.models.base import Synthesizer
+from synthtab_db.models.fit_context import FitContext, SampleInfo
 from synthtab_db.planner.graph import parent_ref
 from synthtab_db.planner.schema import ForeignKey, Schema, Table, TableRef
 from synthtab_db.privacy import child_counts as dp_counts
+from synthtab_db.privacy.setup import fit_privacy
 from synthtab_db.privacy.units import unit_ids
 from synthtab_db.transforms import column_bounds
 
@@ -94,40 +96,39 @@ def learn_table(
     main_fk = next((fk for fk in table.foreign_keys if fk.columns == main), None)
     sequence_col = sequence_column(table, main_fk)
     model_columns = tuple(c for c in roles.model if c != sequence_col)
-    context = learn_context(con, schema, table, main_fk, main_of(con, schema)) if schema and model_columns else None
+    learns_context = schema is not None and model_columns and model.supports_context
+    context = learn_context(con, schema, table, main_fk, main_of(con, schema)) if learns_context else None
     query = context.source_sql(source) if context else f"SELECT * FROM {table_sql(source)}"
     data = con.sql(query).to_arrow_table()
     synthesizer = model(**model_options)
-    if on_epoch is not None:
-        synthesizer.on_epoch = on_epoch
-    side = None
+    side, reserved, units = None, [], None
     if model_options.get("epsilon") is not None:
         # under DP nothing outside a mechanism reads the rows: the side statistics are released from
         # noise reserved out of the same epsilon before the model calibrates (engine/private_side.py)
         deferred = deferred_sources or {}
         keys = dp_side.releases(schema, table, main_fk, parent_sources, sequence_col, tuple(deferred))
         side = dp_side.open_side(con, data, table, main_fk, keys, model_options)
-        synthesizer.privacy_reserved = side.reserved
+        reserved = side.reserved
     private = main_fk is not None and side is not None
     if private:
         # under DP a child protects its parents: rows are grouped by their main parent (privacy.units),
         # and the children-per-parent counts are released from noise reserved out of the same epsilon
-        synthesizer.privacy_units = unit_ids([data.column(c) for c in main_fk.columns],
-                                             data.num_rows)
-        synthesizer.privacy_reserved = [dp_counts.reserve(model_options["epsilon"], model_options.get("delta"),
-                                                          data.num_rows), *side.reserved]
+        units = unit_ids([data.column(c) for c in main_fk.columns], data.num_rows)
+        reserved = [dp_counts.reserve(model_options["epsilon"], model_options.get("delta"), data.num_rows),
+                    *side.reserved]
+    run = fit_context(model, model_options, data.num_rows, reserved, units, on_epoch)
     try:
         if context is None:
-            fitted = synthesizer.fit(data.select(list(model_columns)), table)
+            fitted = synthesizer.fit(data.select(list(model_columns)), table, run=run)
         else:
             fitted = synthesizer.fit(data.select(list(model_columns)), context.model_table(table),
-                                     data.select(context.names))
+                                     data.select(context.names), run=run)
         samplers = _samplers(con, table, source, {**parent_sources, **(deferred if side else {})}, main_fk, side)
         if private:
             sampler, cap = samplers[main], int(model_options.get("max_rows_per_parent", 8))
             null_rows = int(round(sampler.null_rate * data.num_rows))
             sampler.counts, sampler.null_rate = dp_counts.release_counts(
-                sampler.counts, null_rows, cap, synthesizer.privacy_reserved[0],
+                sampler.counts, null_rows, cap, reserved[0],
                 np.random.default_rng(model_options.get("seed")))
         elif context is not None:
             near = [(c.source, c.column) for c in context.at_depth(1)]
@@ -150,6 +151,13 @@ def learn_table(
     finally:
         if side is not None:
             dp_side.close_side(con)
+
+
+def fit_context(model: type[Synthesizer], options: dict, rows: int, reserved: list, units, on_epoch) -> FitContext:
+    """The frozen context a fit receives; DP set up here, once (privacy/setup.py)."""
+    return FitContext(seed=options.get("seed"), device=options.get("device") or "auto",
+                      privacy=fit_privacy(model, options, rows, reserved), units=units, on_epoch=on_epoch,
+                      max_seconds=options.get("max_seconds"), sample=SampleInfo(rows=rows, source_rows=rows))
 
 
 def _samplers(con, table: Table, source: TableRef, parent_sources: dict, main_fk: ForeignKey | None,

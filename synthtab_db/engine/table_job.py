@@ -109,7 +109,7 @@ class TableRun:
     def _conditions(self) -> dict:
         """WHERE on the model's own columns, for a model that samples conditionally (the
         SQL check still enforces the whole WHERE)."""
-        if not self.job.where or not getattr(self.model, "supports_conditions", False):
+        if not self.job.where or not self.model.supports_conditions:
             return {}
         model_columns = {c.lower(): c for c in self.model_columns()}
         found = parse_conditions(self.job.where).items()
@@ -188,12 +188,12 @@ class TableRun:
     def _model_sample(self, n: int, seed: int, context: pa.Table | None = None) -> list[pa.Array]:
         if not self.model_columns():
             return []
-        malformed_before = getattr(self.model, "malformed_rows", 0)
+        malformed_before = self.model.malformed_rows
         if self.conditions:
             sample = self.model.sample(n, seed=seed, context=context, conditions=self.conditions)
         else:
             sample = self.model.sample(n, seed=seed, context=context)
-        self._count_malformed(getattr(self.model, "malformed_rows", 0) - malformed_before)
+        self._count_malformed(self.model.malformed_rows - malformed_before)
         return [sample.column(c).combine_chunks() for c in self.model_columns()]
 
     def _count_malformed(self, rows: int) -> None:

@@ -12,7 +12,9 @@ from typing import Any, ClassVar
 import pyarrow as pa
 from pydantic import BaseModel
 
+from synthtab_db.models.fit_context import FitContext
 from synthtab_db.planner.schema import Table
+from synthtab_db.privacy.accountant import PrivacyPlan
 
 
 class Synthesizer(ABC):
@@ -24,16 +26,31 @@ class Synthesizer(ABC):
     order, with Arrow types matching the schema's kinds.
     """
 
+    # what the model is and supports, declared here (the engine reads these, never probes)
     name: ClassVar[str]
     options_model: ClassVar[type[BaseModel] | None] = None  # WITH options this model accepts
+    preference: ClassVar[int] = 0  # the default model is the installed one with the highest
     supports_conditions: ClassVar[bool] = False  # samples WHERE conditions itself (else: filtered)
+    supports_context: ClassVar[bool] = True  # learns a child's rows jointly with its parent's columns
+    dp_mechanism: ClassVar[str | None] = None  # how a DP fit protects rows; None: no differential privacy
+    dp_statistics_share: ClassVar[float | None] = None  # of a DP budget, for released column statistics
+    dp_min_rows: ClassVar[int] = 0  # fewer rows: the DP fit releases nothing learned, so spends nothing
+
+    # what a fitted model reports back
+    privacy: PrivacyPlan | None = None  # after a DP fit: what it spent (the engine reports and records it)
+    malformed_rows: int = 0  # rows it generated, found malformed and redrew (a model that parses its output)
 
     def __init__(self, **options: Any) -> None:
         self.options = options
 
     @abstractmethod
-    def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None) -> "Synthesizer":
-        ...
+    def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None,
+            run: FitContext | None = None) -> "Synthesizer":
+        """``run``: the engine's frozen context (seed, device, DP plan and units, epoch callback,
+        time budget, sample); None for a direct fit (``fit_context`` builds one)."""
+
+    def fit_context(self, run: FitContext | None, rows: int, on_epoch=None) -> FitContext:
+        return run if run is not None else FitContext.standalone(type(self), self.options, rows, on_epoch)
 
     @abstractmethod
     def sample(self, n: int, *, seed: int | None = None, context: pa.Table | None = None) -> pa.Table:

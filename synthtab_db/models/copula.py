@@ -26,13 +26,13 @@ from pydantic import Field
 from synthtab_db.errors import SynthError
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.models.context import joint, require_context
-from synthtab_db.models.copula_private import fit_private
+from synthtab_db.models.copula_private import STATISTICS_SHARE, fit_private
+from synthtab_db.models.fit_context import FitContext
 from synthtab_db.models.options import ModelOptions
 from synthtab_db.models.registry import register
 from synthtab_db.models.serialize import json_default
 from synthtab_db.planner.schema import Column, Table
 from synthtab_db.privacy.options import PrivacyOptions
-from synthtab_db.privacy.plan import private_plan
 from synthtab_db.privacy.units import bounded
 from synthtab_db.transforms import (
     CategoryIntervals,
@@ -87,8 +87,12 @@ class GaussianCopula(Synthesizer):
     name = "copula"
     preference = 10
     options_model = CopulaOptions
+    dp_mechanism = "noisy column statistics + noisy correlations"
+    dp_statistics_share = STATISTICS_SHARE
+    dp_min_rows = 2  # fewer rows: a schema-only fit, nothing released from rows
 
-    def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None) -> "GaussianCopula":
+    def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None,
+            run: FitContext | None = None) -> "GaussianCopula":
         """Learn marginals and correlations; zero rows means schema-only (independent columns).
 
         ``context`` (parent columns, described in ``table``) joins the correlation
@@ -99,10 +103,9 @@ class GaussianCopula(Synthesizer):
         self.columns = [table.column(name) for name in data.column_names]
         bounds = column_bounds(table)
         rng = np.random.default_rng(self._seed())
-        self.privacy = private_plan(self.options, data.num_rows) if data.num_rows > 1 else None
-        if self.privacy is not None:  # mechanisms the engine runs from the same budget (a child's counts)
-            self.privacy.mechanisms.extend(getattr(self, "privacy_reserved", []))
-        data, _ = bounded(self, data, self.privacy, int(self.options.get("max_rows_per_parent", 8)), self._seed())
+        run = self.fit_context(run, data.num_rows)
+        self.privacy = run.privacy  # set up by the engine (privacy/setup.py), None below dp_min_rows
+        data, _ = bounded(run.units, data, self.privacy, int(self.options.get("max_rows_per_parent", 8)), self._seed())
         if self.privacy is not None:  # noisy statistics only: models/copula_private.py
             corr, observed = fit_private(self, data, table, self.privacy)
         else:

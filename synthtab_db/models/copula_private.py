@@ -43,7 +43,6 @@ def private_codecs(model, data: pa.Table, table: Table, plan: PrivacyPlan, rng: 
     """The copula's column codecs from DP-released statistics."""
     from synthtab_db.models.copula import _ColumnCodec
 
-    plan.statistics_share = STATISTICS_SHARE
     released = release_columns(data, table, model._transform_options(), plan, rng)
     return [_ColumnCodec(released[c.name].transform, released[c.name].nulls) for c in model.columns]
 

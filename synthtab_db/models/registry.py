@@ -32,4 +32,4 @@ def default_model() -> str:
     chosen = os.environ.get("SYNTHTAB_DEFAULT_MODEL")
     if chosen:
         return get_model(chosen).name
-    return max(_MODELS.values(), key=lambda cls: getattr(cls, "preference", 0)).name
+    return max(_MODELS.values(), key=lambda cls: cls.preference).name

@@ -30,11 +30,10 @@ def require_support(model, options: dict) -> None:
     """WITH (epsilon = ...) on a model without DP is refused by name, with the ones that have it."""
     if options.get("epsilon") is None and options.get("delta") is None:
         return
-    fields = getattr(getattr(model, "options_model", None), "model_fields", {})
-    if "epsilon" not in fields:
+    if model.dp_mechanism is None:
         from synthtab_db.models import available_models, get_model
 
-        private = [m for m in available_models() if "epsilon" in getattr(get_model(m).options_model, "model_fields", {})]
+        private = [m for m in available_models() if get_model(m).dp_mechanism is not None]
         raise SynthError(f"USING {model.name} has no differential privacy; models with it: {', '.join(private)}")
     if options.get("epsilon") is None:
         raise SynthError("option 'delta' needs 'epsilon' too: WITH (epsilon = 1, delta = 1e-6)")
@@ -76,17 +75,11 @@ def check_steps(con: duckdb.DuckDBPyConnection, steps, allow_non_private: bool) 
     return requests
 
 
-MECHANISMS = {"argn": "DP-SGD + noisy column statistics", "copula": "noisy column statistics + noisy correlations",
-              "gpt": "DP-SGD + noisy column statistics", "tvae": "DP-SGD + noisy column statistics",
-              "ctgan": "DP-SGD on the critic + noisy column statistics"}
-
-
 def privacy_report(model) -> dict | None:
     """What a fitted model's DP run spent (None for a non-DP model, or one loaded from storage)."""
-    plan = getattr(model, "privacy", None)
-    if plan is None:
+    if model.privacy is None:
         return None
-    return {**plan.report(), "mechanism": f"{model.name}: {MECHANISMS.get(model.name, 'noisy statistics')}"}
+    return {**model.privacy.report(), "mechanism": f"{model.name}: {model.dp_mechanism or 'noisy statistics'}"}
 
 
 def result_columns(report: dict | None) -> dict:
@@ -98,7 +91,7 @@ def record_results(con: duckdb.DuckDBPyConnection, jobs: list, results: list, ve
     """Ledger entries for the DP runs among ``results``, inside the statement's transaction."""
     run_id = uuid.uuid4().hex
     for job, result in zip(jobs, results):
-        report = getattr(result, "privacy", None)
+        report = result.privacy
         if report is not None:
             record(con, str(job.source), report, f"{verb} {job.source} USING {job.model.name}", run_id)
 

@@ -45,11 +45,10 @@ def unit_ids(keys: list | None, rows: int) -> np.ndarray:
     return np.where(null, -1 - np.arange(rows), ids)
 
 
-def bounded(model, data, plan, max_rows: int, seed: int):
-    """``data`` cut to at most ``max_rows`` rows per privacy unit when the engine gave the model
-    units (``model.privacy_units``, a child table under DP), ``plan.contribution`` set; and the
+def bounded(units, data, plan, max_rows: int, seed: int):
+    """``data`` cut to at most ``max_rows`` rows per privacy unit when the engine gave the fit
+    units (``FitContext.units``, a child table under DP), ``plan.contribution`` set; and the
     kept rows' units (None: every row is its own unit)."""
-    units = getattr(model, "privacy_units", None)
     if plan is None or units is None or len(units) != data.num_rows:
         return data, None
     kept, compact = bound_contributions(np.asarray(units), max_rows, np.random.default_rng([seed, 7]))

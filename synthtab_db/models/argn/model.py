@@ -39,7 +39,7 @@ from synthtab_db.device import resolve_device
 from synthtab_db.models import torch_blob as persistence
 from synthtab_db.models.argn.encoding import TableEncoding
 from synthtab_db.models.argn.network import ArgnNetwork
-from synthtab_db.models.argn.options import ArgnOptions, validate
+from synthtab_db.models.argn.options import DP_STATISTICS_SHARE, ArgnOptions, validate
 from synthtab_db.models.argn.orders import fixed_order, generation_order, order_keys
 from synthtab_db.models.argn.restriction import Restriction
 from synthtab_db.models.argn.sampling import NetworkSampler, PriorSampler, batch_sizes
@@ -50,8 +50,9 @@ from synthtab_db.models.context import joint, require_context
 from synthtab_db.models.registry import register
 from synthtab_db.planner.schema import Table
 from synthtab_db.privacy.columns import release_columns
-from synthtab_db.privacy.plan import noise_seed, private_plan
+from synthtab_db.privacy.plan import noise_seed
 from synthtab_db.privacy.units import bounded
+from synthtab_db.models.fit_context import FitContext
 from synthtab_db.transforms import arrow_type
 
 _TRANSFORM_OPTIONS = ("max_categories", "min_count", "protect_rare", "rare_token", "max_bins", "clip_extremes")
@@ -65,6 +66,8 @@ class ArgnSynthesizer(Synthesizer):
     preference = 100
     options_model = ArgnOptions
     supports_conditions = True
+    dp_mechanism = "DP-SGD + noisy column statistics"
+    dp_statistics_share = DP_STATISTICS_SHARE
 
     def __init__(self, progress: Callable[[dict], None] | None = None, **options: Any) -> None:
         """``progress`` (or the ``on_epoch`` attribute) is called after every epoch with
@@ -77,17 +80,14 @@ class ArgnSynthesizer(Synthesizer):
         self.privacy = None  # a PrivacyPlan after a DP fit: what it spent
 
     # -- learning -----------------------------------------------------------------------
-    def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None) -> "ArgnSynthesizer":
+    def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None,
+            run: FitContext | None = None) -> "ArgnSynthesizer":
         device = torch.device(resolve_device(self.settings.device))
         data, self.context_names = joint(data, context)
         self.table = table
-        self.privacy = private_plan(self.settings, data.num_rows)
-        if self.privacy is not None:  # mechanisms the engine runs from the same budget (a child's counts)
-            self.privacy.mechanisms.extend(getattr(self, "privacy_reserved", []))
-            from synthtab_db.models.argn.private_training import STATISTICS_SHARE  # needs opacus
-
-            self.privacy.statistics_share = STATISTICS_SHARE
-        data, self._units = bounded(self, data, self.privacy, self.settings.max_rows_per_parent, self._seed())
+        run = self.fit_context(run, data.num_rows, self.on_epoch)
+        self.privacy, self.on_epoch = run.privacy, run.on_epoch or self.on_epoch  # DP set up by the engine
+        data, self._units = bounded(run.units, data, self.privacy, self.settings.max_rows_per_parent, self._seed())
         released = None if self.privacy is None else release_columns(
             data, table, self._transform_options(), self.privacy, np.random.default_rng(noise_seed(self.settings)))
         self.encoding = TableEncoding.fit(data, table, self._transform_options(), released)

@@ -52,11 +52,6 @@ from synthtab_db.privacy.options import with_dp_defaults
 DP_DEFAULTS = {"epochs": 30, "batch_size": 4096, "learning_rate": 0.01, "hidden_dim": 32,
                "embedding_dim": 8, "max_bins": 20, "max_seconds": 300.0}
 DP_EPOCHS = DP_DEFAULTS["epochs"]
-#: Share of epsilon whose noise alone the column statistics get (the model's mechanism the rest,
-#: under composition).  Composition makes the statistics cheap for DP-SGD: at epsilon 1 on
-#: Adult 0.4 instead of 0.2 halves their noise (sigma 19.2 -> 10.1; univariate accuracy 0.970 ->
-#: 0.983) and raises the model's noise multiplier by 7% (8.0 -> 8.6): accuracy 0.928 -> 0.939.
-STATISTICS_SHARE = 0.4
 
 
 def dp_settings(options: ArgnOptions) -> ArgnOptions:

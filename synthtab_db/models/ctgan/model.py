@@ -60,6 +60,7 @@ class CTGAN(NeuralSynthesizer):
 
     name = "ctgan"
     preference = 50
+    dp_mechanism = "DP-SGD on the critic + noisy column statistics"
     options_model = CTGANOptions
     dp_defaults = DP_DEFAULTS
 

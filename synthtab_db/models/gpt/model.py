@@ -27,7 +27,7 @@ taken from DP-released column statistics (``private.py``, ``TableCodec.from_rele
 no validation split, a fixed number of epochs, text as bytes of a fixed alphabet, no
 copy guard (it would compare outputs with raw values outside the mechanism); ``privacy``
 holds what the run spent, and a child table's rows are bounded and sampled per parent
-(``privacy_units``, ``privacy_reserved`` from the engine).
+(``FitContext.units``; the plan, with what the engine reserved, in ``FitContext.privacy``).
 
 Known limits: retrieval keeps real rows in the saved model, so it is refused with
 ``epsilon``.  On a CPU the network gets few epochs in a minutes-long budget,
@@ -67,8 +67,9 @@ from synthtab_db.models.gpt.training import Fit, split_rows, train
 from synthtab_db.models.registry import register
 from synthtab_db.planner.schema import Table
 from synthtab_db.privacy.columns import release_columns
-from synthtab_db.privacy.plan import noise_seed, private_plan
+from synthtab_db.privacy.plan import noise_seed
 from synthtab_db.privacy.units import bounded
+from synthtab_db.models.fit_context import FitContext
 from synthtab_db.transforms import arrow_type
 
 MAX_ROUNDS = 20  # draws of the missing rows before sample() gives up
@@ -84,6 +85,7 @@ class GptSynthesizer(Synthesizer):
     preference = 30  # argn (100) stays the default
     options_model = GptOptions
     supports_conditions = True
+    dp_mechanism = "DP-SGD + noisy column statistics"
 
     def __init__(self, progress: Callable[[dict], None] | None = None, **options: Any) -> None:
         self.settings: GptOptions = validate(options)
@@ -101,12 +103,15 @@ class GptSynthesizer(Synthesizer):
         self.memorized_rows = 0  # generated rows rejected as verbatim copies of rare training texts
 
     # -- learning -----------------------------------------------------------------------
-    def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None) -> "GptSynthesizer":
+    def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None,
+            run: FitContext | None = None) -> "GptSynthesizer":
         device = torch.device(resolve_device(self.settings.device))
         own = data
         data, self.context_names = joint(data, context)
         self.table = table
-        data, released = self._private_release(data, table)
+        run = self.fit_context(run, data.num_rows, self.on_epoch)
+        self.on_epoch = run.on_epoch or self.on_epoch
+        data, released = self._private_release(data, table, run)
         if released is None:
             self.cells = None if not self.context_names else ContextCells.fit(
                 context, {c: table.column(c).type.kind in ORDERED for c in data.column_names}, own)
@@ -125,19 +130,18 @@ class GptSynthesizer(Synthesizer):
                 self.network = self._train(pieces, device, rng)
         return self
 
-    def _private_release(self, data: pa.Table, table: Table) -> tuple[pa.Table, dict | None]:
+    def _private_release(self, data: pa.Table, table: Table, run: FitContext) -> tuple[pa.Table, dict | None]:
         """Under DP (``epsilon``): the plan (with what the engine reserved from the same budget, a
         child's counts), the DP defaults, the rows bounded per privacy unit (``privacy.units``), and
         the column statistics released by one Gaussian mechanism (``privacy.columns``).  A non-DP
         fit gets its rows back and no release."""
-        self.privacy, self._units = private_plan(self.settings, data.num_rows), None
+        self.privacy, self._units = run.privacy, None  # set up by the engine (privacy/setup.py)
         if self.privacy is None:
             return data, None
         from synthtab_db.models.gpt.private_training import dp_settings  # needs opacus
 
         self.settings = dp_settings(self.settings)
-        self.privacy.mechanisms.extend(getattr(self, "privacy_reserved", []))
-        data, self._units = bounded(self, data, self.privacy, self.settings.max_rows_per_parent, self._seed())
+        data, self._units = bounded(run.units, data, self.privacy, self.settings.max_rows_per_parent, self._seed())
         rng = np.random.default_rng(noise_seed(self.settings))
         return data, release_columns(data, table, self._codec_options(), self.privacy, rng)
 

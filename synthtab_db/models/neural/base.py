@@ -27,8 +27,9 @@ from synthtab_db.models.neural.training import EpochHook, run_epochs, steps_per_
 from synthtab_db.planner.schema import Table
 from synthtab_db.privacy.columns import release_columns
 from synthtab_db.privacy.options import with_dp_defaults
-from synthtab_db.privacy.plan import noise_seed, private_plan
+from synthtab_db.privacy.plan import noise_seed
 from synthtab_db.privacy.units import bounded
+from synthtab_db.models.fit_context import FitContext
 from synthtab_db.transforms import arrow_type
 
 SAMPLE_ROWS = 1 << 15  # rows generated per batch: bounds memory whatever n is
@@ -47,8 +48,8 @@ class NeuralSynthesizer(Synthesizer):
 
     options_model: ClassVar[type[NeuralOptions]] = NeuralOptions
     dp_defaults: ClassVar[dict[str, Any]] = {}  # what a DP fit takes where WITH does not say
-    on_epoch: EpochHook | None = None  # set by the engine for a progress bar
-    privacy = None  # a PrivacyPlan after a DP fit: what it spent (the engine reports and records it)
+    dp_statistics_share: ClassVar[float | None] = STATISTICS_SHARE
+    on_epoch: EpochHook | None = None  # a direct fit's epoch callback (the engine's comes in FitContext)
 
     def __init__(self, **options: Any) -> None:
         self.settings = validate_options(self.options_model, options, self.name)
@@ -58,7 +59,8 @@ class NeuralSynthesizer(Synthesizer):
         self.trained = False
 
     # -- fitting -------------------------------------------------------------------
-    def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None) -> "NeuralSynthesizer":
+    def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None,
+            run: FitContext | None = None) -> "NeuralSynthesizer":
         """Encode and train; zero rows means schema-only generation.  ``context`` (parent
         columns) is learned jointly; sampling matches joint rows to the given context.
         With ``epsilon`` set the fit is DP (``private.py``): the encoding comes from released
@@ -68,14 +70,14 @@ class NeuralSynthesizer(Synthesizer):
         self.table = table
         self.seed = self.settings.seed if self.settings.seed is not None else fresh_seed()
         rng = np.random.default_rng([self.seed, 0])
-        self.privacy = private_plan(self.settings, data.num_rows)
-        units = None
+        run = self.fit_context(run, data.num_rows, self.on_epoch)
+        self.privacy, on_epoch, units = run.privacy, run.on_epoch or self.on_epoch, None  # DP set up by the engine
         if self.privacy is None:
             self.cells = None if context is None or not self.context_names else ContextCells.fit(
                 context, {c: table.column(c).type.kind in ORDERED for c in data.column_names}, own)
             self.encoder = TableEncoder.fit(data, table, self._transform_options(), self.settings.max_modes, rng)
         else:
-            data, units = self._private_encoding(data, table, rng)
+            data, units = self._private_encoding(data, table, rng, run.units)
         self.trained = data.num_rows > 0 and self.encoder.width > 0
         if not self.trained:
             self.report = {"epochs": 0, "schema_only": data.num_rows == 0}
@@ -85,21 +87,19 @@ class NeuralSynthesizer(Synthesizer):
             self._setup_networks()
             real = torch.from_numpy(matrix).to(self.device)
             if self.privacy is not None:
-                self.report = self._train_private(real, codes, units, rng)
+                self.report = self._train_private(real, codes, units, rng, on_epoch)
                 return self
             step = self._training_step(real, codes, rng)
             batches = steps_per_epoch(data.num_rows, self.settings.batch_size)
-            self.report = run_epochs(step, batches, self.settings.epochs, self.settings.max_seconds, self.on_epoch)
+            self.report = run_epochs(step, batches, self.settings.epochs, self.settings.max_seconds, on_epoch)
         return self
 
-    def _private_encoding(self, data: pa.Table, table: Table, rng: np.random.Generator):
+    def _private_encoding(self, data: pa.Table, table: Table, rng: np.random.Generator, units: np.ndarray | None):
         """(rows kept, their privacy units): a DP fit's settings, encoder and context cells, from
         released statistics only; a child table's rows bounded per parent (``privacy.units``)."""
         self.settings = with_dp_defaults(self.settings, self.dp_defaults)
         self.options = self.settings.model_dump()  # saved: the networks' shape follows the DP defaults
-        self.privacy.mechanisms.extend(getattr(self, "privacy_reserved", []))  # a child's counts, same budget
-        self.privacy.statistics_share = STATISTICS_SHARE
-        data, units = bounded(self, data, self.privacy, self.settings.max_rows_per_parent, self.seed)
+        data, units = bounded(units, data, self.privacy, self.settings.max_rows_per_parent, self.seed)
         columns = [table.column(c) for c in data.column_names]
         if not data.num_rows:
             self.encoder, self.cells = TableEncoder.fit(data, table, self._transform_options(), 1, rng), None
@@ -113,7 +113,7 @@ class NeuralSynthesizer(Synthesizer):
         return data, units
 
     def _train_private(self, real: torch.Tensor, codes: list[np.ndarray], units: np.ndarray | None,
-                       rng: np.random.Generator) -> dict[str, Any]:
+                       rng: np.random.Generator, on_epoch: EpochHook | None) -> dict[str, Any]:
         """DP-SGD for the planned epochs (no early stopping); what ran is added to ``self.privacy``."""
         from synthtab_db.models.neural.private import PoissonUnits, run_private  # needs opacus
 
@@ -124,7 +124,7 @@ class NeuralSynthesizer(Synthesizer):
         step = self._private_step(real, codes, sampler, generator(noise_seed(s), self.device),
                                   generator(self.seed + 1, self.device), rng)
         self._start_at_marginals()
-        report, done = run_private(step, steps, sampler.per_epoch, s.max_seconds, self.on_epoch)
+        report, done = run_private(step, steps, sampler.per_epoch, s.max_seconds, on_epoch)
         sampler.record(done * uses)
         self._match_marginals()
         return {**report, "noise_multiplier": sampler.sigma, "sample_rate": sampler.rate}

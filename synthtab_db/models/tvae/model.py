@@ -56,6 +56,7 @@ class TVAE(NeuralSynthesizer):
 
     name = "tvae"
     preference = 40
+    dp_mechanism = "DP-SGD + noisy column statistics"
     options_model = TVAEOptions
     dp_defaults = DP_DEFAULTS
 
