@@ -105,6 +105,14 @@ def load_synthesizer(con, name: str) -> dict[str, Any]:
     return dict(zip(cols, row))
 
 
+def load_model(con, name: str):
+    """Only the stored model (no key generators, no FK samplers): what a table function samples."""
+    from synthtab_db.models import get_model  # noqa: PLC0415 (models import torch where installed)
+
+    stored = load_synthesizer(con, name)
+    return get_model(stored["model"]).from_bytes(stored["weights"])
+
+
 def load_state(con, name: str) -> str:
     """Only the JSON state (no weights): enough to declare the table function on connect."""
     if not synthesizer_exists(con, name):

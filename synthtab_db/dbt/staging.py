@@ -18,7 +18,7 @@ import sqlglot
 from sqlglot import exp
 
 from synthtab_db.dbt.spec import Constraint, SyntheticSpec
-from synthtab_db.duck import atomic, first_row, run_sql
+from synthtab_db.duck import atomic, run_sql
 from synthtab_db.sqlbuild import table_exists, table_expr, table_sql
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import TableRef

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 
 from synthtab_db.duck import first_row
-from synthtab_db.engine.roles import column_roles
+from synthtab_db.planner.roles import column_roles
 from synthtab_db.sqlbuild import quote
 from synthtab_db.sqlbuild import table_expr
 from synthtab_db.models.context import CONTEXT_PREFIX

@@ -12,17 +12,16 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 
-from synthtab_db.duck import first_row
 from synthtab_db.engine import foreign_keys as fks
 from synthtab_db.engine import private_side as dp_side
 from synthtab_db.engine.child_counts import CountStrata, learn_main_strata
 from synthtab_db.engine.context import ContextSpec, learn_context
 from synthtab_db.engine.inherited_keys import InheritedKey, learn_inherited
-from synthtab_db.engine.roles import column_roles
+from synthtab_db.planner.roles import column_roles
 from synthtab_db.engine.sequences import SequenceModel, sequence_column
 from synthtab_db.planner.generate import main_foreign_key as planned_main
 from synthtab_db.planner.steps import count_key
-from synthtab_db.sqlbuild import count_rows, table_expr, table_sql
+from synthtab_db.sqlbuild import count_rows, table_sql
 from synthtab_db.keys import KeyGenerator, choose_key_generator, schema_key_generator
 from synthtab_db.models import get_model
 from synthtab_db.models.base import Synthesizer

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Callable
 
 import duckdb
 import numpy as np
@@ -24,14 +24,14 @@ from synthtab_db.duck import run_sql
 from synthtab_db.engine import foreign_keys as fks
 from synthtab_db.engine.inherited_keys import apply_inherited
 from synthtab_db.engine.learn import Learned, learn_table
-from synthtab_db.engine.roles import column_roles, fk_key_mode
+from synthtab_db.planner.roles import column_roles, fk_key_mode
 from synthtab_db.engine.self_reference import insert_accepted
 from synthtab_db.engine.staging import Stage
 from synthtab_db.sqlbuild import quote
 from synthtab_db.sqlbuild import table_expr, table_sql
 from synthtab_db.errors import SynthError
 from synthtab_db.models.base import Synthesizer
-from synthtab_db.planner.schema import ForeignKey, Kind, Schema, Table, TableRef
+from synthtab_db.planner.schema import ForeignKey, Kind, Schema
 from synthtab_db.planner.steps import GenerateStep
 from synthtab_db.privacy.budget import privacy_report
 

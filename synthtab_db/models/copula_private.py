@@ -75,7 +75,7 @@ def _explained(codec) -> list[float]:
     transform = codec.transform
     if transform.categorical:
         main = _slice_variance(transform.probabilities)
-    elif hasattr(transform.grid, "counts"):
+    elif transform.grid.discrete:
         main = _slice_variance(np.asarray(transform.grid.counts, dtype=np.float64))
     else:
         main = 1.0

@@ -24,6 +24,3 @@ def with_dp_defaults(options: BaseModel, defaults: dict) -> BaseModel:
     DP-SGD (bigger batches, smaller networks) differs from the plain fit's defaults."""
     return options.model_copy(update={k: v for k, v in defaults.items() if k not in options.model_fields_set})
 
-
-def is_private(options) -> bool:
-    return getattr(options, "epsilon", None) is not None

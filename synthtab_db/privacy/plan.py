@@ -13,7 +13,7 @@ def private_plan(settings, rows: int) -> PrivacyPlan | None:
 
 
 def _get(settings, key: str):
-    return settings.get(key) if isinstance(settings, dict) else getattr(settings, key, None)
+    return (settings if isinstance(settings, dict) else settings.model_dump()).get(key)
 
 
 def noise_seed(settings) -> int:

@@ -15,6 +15,8 @@ and 2.99, and every observed value, however rare, can come back.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pyarrow as pa
 
@@ -92,6 +94,8 @@ class QuantileTransform(ColumnTransform):
 class _ContinuousGrid:
     """Quantiles at probabilities (k + 0.5) / K, interpolated in normal space."""
 
+    discrete: ClassVar[bool] = False  # no distinct values (and counts) to reach into
+
     def __init__(self, ordered: np.ndarray, limit: int) -> None:
         self.quantiles = _quantiles(ordered, limit)
         self.probabilities = (np.arange(self.quantiles.size) + 0.5) / self.quantiles.size
@@ -125,6 +129,8 @@ class _ContinuousGrid:
 
 class _DiscreteGrid:
     """Distinct values in order, each owning a slice of [0, 1] sized by its count."""
+
+    discrete: ClassVar[bool] = True  # ``values`` and ``counts`` are there
 
     def __init__(self, values: np.ndarray, counts: np.ndarray) -> None:
         self.values, self.counts = values, counts

@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from synthtab_db import store
 from synthtab_db.duck import run_sql
-from synthtab_db.engine.roles import column_roles
+from synthtab_db.planner.roles import column_roles
 from synthtab_db.planner.schema import Kind, Table
 
 CHUNK = 65_536
@@ -44,10 +44,7 @@ class _Sampler:
         self.con, self.name, self.list_type, self.model = con, name, list_type, None
 
     def _load(self):
-        from synthtab_db.engine.learn import learned_from_state
-
-        stored = store.load_synthesizer(self.con.cursor(), self.name)
-        return learned_from_state(json.loads(stored["state"]), stored["weights"]).model
+        return store.load_model(self.con.cursor(), self.name)
 
     def __call__(self, n: pa.Array, seed: pa.Array, part: pa.Array) -> pa.Array:
         self.model = self.model or self._load()

@@ -39,7 +39,7 @@ class NumberEncoder:
         self.edges = np.asarray(edges, dtype=np.float64)
         self.size = self.edges.size - 1
         self.vocabulary = self.size + int(nulls.active)
-        self.discrete = hasattr(transform.grid, "counts")
+        self.discrete = transform.grid.discrete
         if self.discrete:  # each distinct value: its CDF slice, its bin, a normal score inside it
             self.cumulative = transform.grid.intervals.cumulative
             self.value_bins = np.searchsorted(self.edges, self.cumulative[:-1], side="right") - 1
@@ -214,7 +214,7 @@ class NumberEncoder:
 
 def _edges(transform: QuantileTransform, bins: int) -> np.ndarray:
     """Equal-mass bin edges on the CDF; for discrete values, edges only between values."""
-    if not hasattr(transform.grid, "counts"):
+    if not transform.grid.discrete:
         return np.linspace(0.0, 1.0, bins + 1)
     cumulative = transform.grid.intervals.cumulative
     if cumulative.size - 1 <= bins:

@@ -108,7 +108,7 @@ def train_private(network: ArgnNetwork, tokens: np.ndarray, fixed_keys: torch.Te
     plan.mechanisms.append(Gaussian(sigma, rate, done))
     fit.best_epoch, fit.stopped = len(fit.epochs), "epochs" if done == steps else "max_seconds"
     network.eval()
-    if priors is not None and not getattr(network, "context", 0):
+    if priors is not None and not network.context:
         match_marginals(network, priors, torch.argsort(fixed_keys).tolist(), generator)
     return fit
 
@@ -198,7 +198,7 @@ def batch_losses(network: ArgnNetwork, tokens: torch.Tensor, keys: torch.Tensor)
     column's embedding if that column comes before j (its key is smaller), else the
     column's slice of the learned ``unknown`` vector.
     """
-    context, columns = getattr(network, "context", 0), len(network.embeddings)
+    context, columns = network.context, len(network.embeddings)
     if context:
         keys = keys.clone()
         keys[:, :context] = torch.arange(context, device=keys.device, dtype=keys.dtype) - 1e4

@@ -136,13 +136,12 @@ class _NumericCodec(_ColumnCodec):
         (A public ``QuantileTransform.from_numbers`` would make this reach-in unnecessary.)
         """
         grid = self.transform.grid
-        values = getattr(grid, "values", None)
-        if values is None:
+        if not grid.discrete:
             return grid.to_normal(numbers, rng)
         if self._centres is None:
             cumulative = grid.intervals.cumulative
             self._centres = ndtri((cumulative[:-1] + cumulative[1:]) / 2.0)
-        return self._centres[_nearest(values, numbers)]
+        return self._centres[_nearest(grid.values, numbers)]
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         meta, arrays = super().state()
