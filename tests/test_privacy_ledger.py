@@ -78,7 +78,7 @@ def test_models_without_dp_are_refused_by_name(people):
     from synthtab_db.models.options import ModelOptions
     from synthtab_db.models.registry import register
 
-    register(type("NoPrivacyForTests", (get_model("copula"),), {"name": "no_privacy_for_tests",
+    register(type("NoPrivacyForTests", (get_model("copula"),), {"name": "no_privacy_for_tests", "dp_mechanism": None,
                                                                 "options_model": ModelOptions}))
     con, _ = people
     with pytest.raises(synthtab_db.SynthError,

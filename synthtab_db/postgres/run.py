@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 
 import synthtab_db
+from synthtab_db.engine.planning import plan_statement
 from synthtab_db.engine.run import run_generate
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.graph import parent_ref
@@ -33,12 +34,12 @@ def generate_in_postgres(dsn: str, statement: GenerateStatement, alias: str = "p
     with open_postgres(dsn) as pg:
         pg_schema = read_pg_schema(pg, [_source_schema(statement)])
         needed = _needed_tables(pg_schema.schema, statement)
-        targets = _targets(pg_schema.schema, statement, needed)
-        _refuse_existing(pg, targets, statement)
         with tempfile.TemporaryDirectory(prefix="synthtab_pg_") as folder:
             work = Path(folder)
             scratch = _scratch(pg, pg_schema, needed, work)
             try:
+                targets = _targets(scratch, pg_schema.schema, statement)
+                _refuse_existing(pg, targets, statement)
                 result = run_generate(scratch.duckdb, statement, progress, schema=pg_schema.schema)
                 _write_targets(scratch, pg, pg_schema, targets, statement, work)
             finally:
@@ -77,17 +78,10 @@ def _needed_tables(schema: Schema, statement: GenerateStatement) -> list[Table]:
     return [schema.table(ref) for ref in closed]
 
 
-def _targets(schema: Schema, statement: GenerateStatement, needed: list[Table]) -> dict[tuple, TableRef]:
-    """Source table key -> target ref, for the tables this statement generates."""
-    if statement.database:
-        sources = [t for t in needed if t.ref.schema == statement.source_schema]
-        return {t.ref.key(): TableRef(schema=statement.into_schema, name=t.name) for t in sources}
-    source = schema.table(statement.source)
-    into = statement.into or TableRef(
-        schema=statement.into_schema or source.ref.schema,
-        name=source.name if statement.into_schema else f"synth_{source.name}",
-    )
-    return {source.ref.key(): into}
+def _targets(scratch, schema: Schema, statement: GenerateStatement) -> dict[tuple, TableRef]:
+    """Source table key -> target ref, as the plan names them (the engine plans once more to run)."""
+    plan, _ = plan_statement(scratch.duckdb, statement, schema=schema)
+    return {step.source.key(): step.target for step in plan.steps}
 
 
 def _exists(pg, ref: TableRef) -> bool:

@@ -168,7 +168,8 @@ class ArgnSynthesizer(Synthesizer):
 
     def _transform_options(self) -> dict[str, Any]:
         settings = self._fit_settings()
-        return {**settings.model_dump(include=set(_TRANSFORM_OPTIONS)), "seed": self._seed()}
+        values = settings.model_dump()
+        return {**{k: values[k] for k in _TRANSFORM_OPTIONS}, "seed": self._seed()}
 
     def _fit_settings(self) -> ArgnOptions:
         """The options a fit uses: under DP, DP_DEFAULTS for whatever WITH did not set."""

@@ -175,7 +175,8 @@ class NeuralSynthesizer(Synthesizer):
 
     def _transform_options(self) -> dict[str, Any]:
         keys = ("max_categories", "min_count", "protect_rare", "rare_token", "clip_extremes")
-        return {"seed": self.seed, **self.settings.model_dump(include=set(keys))}
+        values = self.settings.model_dump()
+        return {"seed": self.seed, **{k: values[k] for k in keys}}
 
     # -- sampling ------------------------------------------------------------------
     def sample(self, n: int, *, seed: int | None = None, context: pa.Table | None = None) -> pa.Table:
