@@ -11,8 +11,8 @@ import duckdb
 
 from synthtab_db import catalog
 from synthtab_db.duck import first_row
-from synthtab_db.sqlbuild import quote
 from synthtab_db.planner.schema import Table
+from synthtab_db.sqlbuild import quote
 
 
 def _in(schema: str, name: str) -> str:

@@ -13,9 +13,9 @@ import duckdb
 from sqlglot import exp
 
 from synthtab_db.duck import first_row, run_sql
-from synthtab_db.sqlbuild import quote
 from synthtab_db.planner.ddl import schema_from_ddl
 from synthtab_db.planner.schema import Table
+from synthtab_db.sqlbuild import quote
 
 STAGE = "__synthtab_load"
 

@@ -22,7 +22,7 @@ INSERT INTO c SELECT i, 1 + i % 60, 'only' FROM range(1, 121) t(i);
 class CopulaWrapper(Synthesizer):
     """The copula, with one table's sampling changed by a subclass."""
 
-    def fit(self, data, table, context=None):
+    def fit(self, data, table, context=None, run=None):
         self.table = table.name
         self.inner = get_model("copula")().fit(data, table)
         return self

@@ -17,7 +17,7 @@ class Violator(Synthesizer):
 
     name = "violator_for_tests"
 
-    def fit(self, data, table, context=None):
+    def fit(self, data, table, context=None, run=None):
         self.columns = data.column_names
         return self
 

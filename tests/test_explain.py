@@ -57,3 +57,22 @@ def test_explain_rows_match_what_generate_makes(shop):
 def test_plain_explain_still_goes_to_duckdb(shop):
     text = shop.sql("EXPLAIN SELECT count(*) FROM orders").fetchall()
     assert text and "physical_plan" in str(text[0][0])
+
+
+def test_a_plan_that_travelled_as_json_runs_the_same_rows(shop):
+    """What a distributed executor does: plan once, ship the JSON, execute the steps elsewhere."""
+    from synthtab_db.dialect import split_script
+    from synthtab_db.engine.planning import plan_statement
+    from synthtab_db.engine.run import plan_jobs, run_plan
+    from synthtab_db.planner.steps import GeneratePlan
+    from synthtab_db.statements import generate_statement
+
+    sql = "GENERATE SYNTHETIC FROM DATABASE INTO SCHEMA {} SCALE 2 USING copula WITH (seed = 4)"
+    shop.execute(sql.format("direct"))
+    plan, _ = plan_statement(shop.duckdb, generate_statement(split_script(sql.format("shipped"))[0].tree))
+    shipped = GeneratePlan.model_validate_json(plan.model_dump_json())
+    run_plan(shop.duckdb, shipped, plan_jobs(shop.duckdb, shipped), None)
+    for table in ("customers", "orders"):
+        direct = shop.duckdb.sql(f"SELECT * FROM direct.{table} ORDER BY ALL").fetchall()
+        assert direct == shop.duckdb.sql(f"SELECT * FROM shipped.{table} ORDER BY ALL").fetchall()
+        assert len(direct) == 80 if table == "customers" else len(direct) > 0

@@ -149,7 +149,7 @@ class _Copula(Synthesizer):
 
     fits = 0
 
-    def fit(self, data, table, context=None):
+    def fit(self, data, table, context=None, run=None):
         type(self).fits += 1
         self.inner = get_model("copula")().fit(data, table)
         return self
@@ -176,7 +176,7 @@ class FailsInRoundTwo(_Copula):
 
     name = "fails_in_round_two_for_tests"
 
-    def fit(self, data, table, context=None):
+    def fit(self, data, table, context=None, run=None):
         if type(self).fits >= 1:
             raise synthtab_db.SynthError("round two failed")
         return super().fit(data, table, context)

@@ -20,10 +20,10 @@ from synthtab_db.dbt.spec import SyntheticSpec
 from synthtab_db.dbt.staging import STAGING_SCHEMA, Staged, stage
 from synthtab_db.dbt.state import fingerprint, remember, trained_on
 from synthtab_db.duck import atomic, first_row, run_sql
-from synthtab_db.sqlbuild import create_table_sql, table_sql
 from synthtab_db.errors import SynthError
 from synthtab_db.models import default_model, get_model
 from synthtab_db.planner.schema import TableRef
+from synthtab_db.sqlbuild import create_table_sql, table_sql
 from synthtab_db.statements import GenerateOptions
 
 NEW = "__synthtab_new"
@@ -49,7 +49,6 @@ def _with(options: dict[str, Any]) -> str:
 
 def _ident(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql("duckdb")
-
 
 
 def split_options(spec: SyntheticSpec) -> tuple[dict, dict]:

@@ -19,9 +19,9 @@ from sqlglot import exp
 
 from synthtab_db.dbt.spec import Constraint, SyntheticSpec
 from synthtab_db.duck import atomic, run_sql
-from synthtab_db.sqlbuild import table_exists, table_expr, table_sql
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import TableRef
+from synthtab_db.sqlbuild import table_exists, table_expr, table_sql
 
 STAGING_SCHEMA = "synthtab_staging"
 COPY = "__parent__"  # <staged model>__parent__<schema>__<table>: a real parent's copy
@@ -35,7 +35,6 @@ class Staged:
 
 def staging_ref(schema: str, identifier: str) -> TableRef:
     return TableRef(schema=STAGING_SCHEMA, name=f"{schema}__{identifier}")
-
 
 
 def _ident(name: str) -> exp.Identifier:

@@ -17,8 +17,8 @@ import duckdb
 
 from synthtab_db import catalog, store
 from synthtab_db.duck import first_row, run_sql
-from synthtab_db.sqlbuild import table_expr
 from synthtab_db.planner.schema import TableRef
+from synthtab_db.sqlbuild import table_expr
 
 MODELS = f"{store.STATE}.dbt_models"
 

@@ -17,10 +17,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from synthtab_db.sqlbuild import quote
-from synthtab_db.sqlbuild import table_expr
 from synthtab_db.models.context import ORDERED, Binner
 from synthtab_db.planner.schema import Column, ForeignKey, TableRef
+from synthtab_db.sqlbuild import quote, table_expr
 
 MIN_PARENTS = 20  # real parents a stratum needs to stand on its own
 MIN_GAIN = 0.02  # eta squared a column must add to become a stratum

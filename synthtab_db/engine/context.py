@@ -16,11 +16,10 @@ from dataclasses import dataclass
 import duckdb
 
 from synthtab_db.duck import first_row
-from synthtab_db.planner.roles import column_roles
-from synthtab_db.sqlbuild import quote
-from synthtab_db.sqlbuild import table_expr
 from synthtab_db.models.context import CONTEXT_PREFIX
+from synthtab_db.planner.roles import column_roles
 from synthtab_db.planner.schema import Column, ForeignKey, Kind, Schema, Table, TableRef
+from synthtab_db.sqlbuild import quote, table_expr
 
 MAX_DEPTH = 3
 MAX_COLUMNS = 8

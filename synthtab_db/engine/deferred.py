@@ -18,9 +18,8 @@ import pyarrow as pa
 from synthtab_db.duck import run_sql
 from synthtab_db.engine import foreign_keys as fks
 from synthtab_db.planner.roles import fk_key_mode
-from synthtab_db.sqlbuild import quote
-from synthtab_db.sqlbuild import table_expr
 from synthtab_db.planner.schema import ForeignKey, Table, TableRef
+from synthtab_db.sqlbuild import quote, table_expr
 
 _UPDATES = "__synthtab_deferred"
 

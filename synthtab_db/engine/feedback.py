@@ -26,10 +26,10 @@ from synthtab_db.duck import atomic, first_row, run_sql
 from synthtab_db.engine.adjustments import ADJUSTERS, adjust
 from synthtab_db.engine.learn import epoch_callback
 from synthtab_db.engine.table_job import TableJob, TableResult, generate_table
-from synthtab_db.planner.steps import RowRule
-from synthtab_db.sqlbuild import count_rows, create_table_sql, scratch_table_sql, table_expr
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import Table, TableRef
+from synthtab_db.planner.steps import RowRule
+from synthtab_db.sqlbuild import count_rows, create_table_sql, scratch_table_sql, table_expr
 from synthtab_db.statements import GenerateStatement
 
 HOLDOUT_SHARE = 0.2

@@ -18,9 +18,8 @@ import pyarrow as pa
 
 from synthtab_db.duck import first_row
 from synthtab_db.engine.child_counts import CountStrata, stratified
-from synthtab_db.sqlbuild import quote
-from synthtab_db.sqlbuild import table_expr
 from synthtab_db.planner.schema import ForeignKey, Table, TableRef
+from synthtab_db.sqlbuild import quote, table_expr
 
 
 def _sql_ref(ref: TableRef) -> str:

@@ -18,9 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from synthtab_db.duck import first_row
-from synthtab_db.sqlbuild import quote
-from synthtab_db.sqlbuild import table_expr
 from synthtab_db.planner.schema import ForeignKey, Schema, Table, TableRef
+from synthtab_db.sqlbuild import quote, table_expr
 
 MIN_AGREEMENT = 0.5  # below this the two keys are unrelated: draw independently
 PREFIX = "__inherit."

@@ -12,25 +12,24 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 
-from synthtab_db.engine import foreign_keys as fks
-from synthtab_db.engine import private_side as dp_side
+from synthtab_db.engine import foreign_keys as fks, private_side as dp_side
 from synthtab_db.engine.child_counts import CountStrata, learn_main_strata
 from synthtab_db.engine.context import ContextSpec, learn_context
 from synthtab_db.engine.inherited_keys import InheritedKey, learn_inherited
-from synthtab_db.planner.roles import column_roles
 from synthtab_db.engine.sequences import SequenceModel, sequence_column
-from synthtab_db.planner.generate import main_foreign_key as planned_main
-from synthtab_db.planner.steps import count_key
-from synthtab_db.sqlbuild import count_rows, table_sql
 from synthtab_db.keys import KeyGenerator, choose_key_generator, schema_key_generator
 from synthtab_db.models import get_model
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.models.fit_context import FitContext, SampleInfo
+from synthtab_db.planner.generate import main_foreign_key as planned_main
 from synthtab_db.planner.graph import parent_ref
+from synthtab_db.planner.roles import column_roles
 from synthtab_db.planner.schema import ForeignKey, Schema, Table, TableRef
+from synthtab_db.planner.steps import count_key
 from synthtab_db.privacy import child_counts as dp_counts
 from synthtab_db.privacy.setup import fit_privacy
 from synthtab_db.privacy.units import unit_ids
+from synthtab_db.sqlbuild import count_rows, table_sql
 from synthtab_db.transforms import column_bounds
 
 
@@ -51,7 +50,6 @@ class Learned:
 
     def fk(self, columns: tuple[str, ...]) -> ForeignKey:
         return next(fk for fk in self.table.foreign_keys if fk.columns == columns)
-
 
 
 def main_foreign_key(con: duckdb.DuckDBPyConnection, table: Table, parent_sources: dict) -> tuple[str, ...] | None:

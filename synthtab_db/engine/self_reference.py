@@ -14,10 +14,9 @@ import pyarrow as pa
 
 from synthtab_db.checks.compile import ROW_ORDER
 from synthtab_db.duck import first_row, run_sql
-from synthtab_db.sqlbuild import quote
-from synthtab_db.sqlbuild import table_expr
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import ForeignKey, Table, TableRef
+from synthtab_db.sqlbuild import quote, table_expr
 
 TREE_VIEW = "__synthtab_tree"
 

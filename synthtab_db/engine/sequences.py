@@ -12,9 +12,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from synthtab_db.sqlbuild import quote
-from synthtab_db.sqlbuild import table_expr
 from synthtab_db.planner.schema import ForeignKey, Kind, Table, TableRef
+from synthtab_db.sqlbuild import quote, table_expr
 
 TEMPORAL = {Kind.TIMESTAMP: "timestamp", Kind.TIMESTAMPTZ: "timestamptz", Kind.DATE: "date"}
 MAX_GAPS = 200_000

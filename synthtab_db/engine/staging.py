@@ -17,8 +17,8 @@ import pyarrow as pa
 from synthtab_db.checks import CompiledCheck
 from synthtab_db.checks.compile import ROW_ORDER
 from synthtab_db.duck import first_row, run_sql
-from synthtab_db.sqlbuild import quote, scratch_table_sql
 from synthtab_db.planner.schema import Table
+from synthtab_db.sqlbuild import quote, scratch_table_sql
 
 BATCH_VIEW = "__synthtab_batch"
 CHECKED = "__synthtab_checked"

@@ -24,16 +24,15 @@ from synthtab_db.duck import run_sql
 from synthtab_db.engine import foreign_keys as fks
 from synthtab_db.engine.inherited_keys import apply_inherited
 from synthtab_db.engine.learn import Learned, learn_table
-from synthtab_db.planner.roles import column_roles, fk_key_mode
 from synthtab_db.engine.self_reference import insert_accepted
 from synthtab_db.engine.staging import Stage
-from synthtab_db.sqlbuild import quote
-from synthtab_db.sqlbuild import table_expr, table_sql
 from synthtab_db.errors import SynthError
 from synthtab_db.models.base import Synthesizer
+from synthtab_db.planner.roles import column_roles, fk_key_mode
 from synthtab_db.planner.schema import ForeignKey, Kind, Schema
 from synthtab_db.planner.steps import GenerateStep
 from synthtab_db.privacy.budget import privacy_report
+from synthtab_db.sqlbuild import quote, table_expr, table_sql
 
 SLOT = "__slot"
 MALFORMED = "malformed model output"
@@ -81,7 +80,6 @@ class TableResult:
     note: str | None = None
     privacy: dict | None = None  # a DP run: epsilon, delta spent, noise_multiplier, max_grad_norm
     deferred_samplers: dict = field(default_factory=dict)  # a DP run's released samplers of cycle FKs
-
 
 
 class TableRun:

@@ -47,12 +47,12 @@ from synthtab_db.models.argn.threads import cpu_threads
 from synthtab_db.models.argn.training import Fit, train
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.models.context import joint, require_context
+from synthtab_db.models.fit_context import FitContext
 from synthtab_db.models.registry import register
 from synthtab_db.planner.schema import Table
 from synthtab_db.privacy.columns import release_columns
 from synthtab_db.privacy.plan import noise_seed
 from synthtab_db.privacy.units import bounded
-from synthtab_db.models.fit_context import FitContext
 from synthtab_db.transforms import arrow_type
 
 _TRANSFORM_OPTIONS = ("max_categories", "min_count", "protect_rare", "rare_token", "max_bins", "clip_extremes")

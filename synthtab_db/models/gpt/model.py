@@ -53,6 +53,7 @@ from synthtab_db.models.argn.sampling import draw
 from synthtab_db.models.argn.threads import cpu_threads
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.models.context import ORDERED, ContextCells, joint, match_context, require_context
+from synthtab_db.models.fit_context import FitContext
 from synthtab_db.models.gpt.conditioning import Conditioning, conditioning, forced_tokens, passes
 from synthtab_db.models.gpt.encoding import BOS, NOTHING, ROW, SPECIALS, TableCodec
 from synthtab_db.models.gpt.network import fresh_model, model_from_config, pretrained_model, sized_config
@@ -69,7 +70,6 @@ from synthtab_db.planner.schema import Table
 from synthtab_db.privacy.columns import release_columns
 from synthtab_db.privacy.plan import noise_seed
 from synthtab_db.privacy.units import bounded
-from synthtab_db.models.fit_context import FitContext
 from synthtab_db.transforms import arrow_type
 
 MAX_ROUNDS = 20  # draws of the missing rows before sample() gives up

@@ -19,6 +19,7 @@ from torch import nn
 from synthtab_db.models import torch_blob
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.models.context import ORDERED, ContextCells, joint, match_context, require_context
+from synthtab_db.models.fit_context import FitContext
 from synthtab_db.models.neural.columns import CHOICE, TableEncoder
 from synthtab_db.models.neural.device import fresh_seed, generator, seeded, select_device, threads
 from synthtab_db.models.neural.layers import OutputLayout
@@ -29,7 +30,6 @@ from synthtab_db.privacy.columns import release_columns
 from synthtab_db.privacy.options import with_dp_defaults
 from synthtab_db.privacy.plan import noise_seed
 from synthtab_db.privacy.units import bounded
-from synthtab_db.models.fit_context import FitContext
 from synthtab_db.transforms import arrow_type
 
 SAMPLE_ROWS = 1 << 15  # rows generated per batch: bounds memory whatever n is
