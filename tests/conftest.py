@@ -48,3 +48,20 @@ def postgres_dsn():
     except psycopg.Error as err:
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_DSN!r} (start it, or set SYNTHTAB_TEST_POSTGRES): {err}")
     return POSTGRES_DSN
+
+
+# -- issue 16 (ledger): a checksum of a whole database, for "refused and unchanged" ------
+def database_checksum(con) -> str:
+    """sha256 over every table's rows (synthtab's included) and the list of tables."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for schema, table in con.execute("SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL").fetchall():
+        rows = con.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall()
+        digest.update(f"{schema}.{table}:{sorted(map(repr, rows))}".encode())
+    return digest.hexdigest()
+
+
+@pytest.fixture
+def checksum():
+    return database_checksum

@@ -63,17 +63,18 @@ def run_generate(
     resolve_device(statement.options.device)
     schema = schema or catalog.read_schema(con)
     jobs = _jobs(con, schema, statement, model)
-    budget.prepare_jobs(con, jobs, statement.options, statement.model_options, _count)
+    requests = budget.prepare_jobs(con, jobs, statement.options, statement.model_options, _count)
     if statement.options.target_quality is not None:
         from synthtab_db.engine.feedback import run_feedback  # noqa: PLC0415 (it imports this module)
 
         return run_feedback(con, jobs[0], statement, progress)
-    return _run_jobs(con, jobs, statement, progress)
+    return _run_jobs(con, jobs, statement, progress, requests)
 
 
-def _run_jobs(con, jobs: list[TableJob], statement: GenerateStatement, progress) -> pa.Table:
+def _run_jobs(con, jobs: list[TableJob], statement: GenerateStatement, progress, requests=()) -> pa.Table:
     _refuse_existing_targets(con, jobs, statement)
-    results = _in_transaction(con, lambda: _execute(con, jobs, statement, progress))
+    allow = bool(statement.options.allow_non_private)
+    results = budget.spend_atomically(con, list(requests), lambda: _execute(con, jobs, statement, progress), allow)
     return _result_table(results)
 
 

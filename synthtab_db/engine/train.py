@@ -60,7 +60,7 @@ def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progres
             budget.record(con, str(table.ref), spent, f"TRAIN SYNTHESIZER {statement.name} ON {table.ref} USING "
                           f"{model.name}", budget.uuid.uuid4().hex)
 
-    _in_transaction(con, save)
+    budget.spend_atomically(con, [request], save, statement.allow_non_private, "TRAIN SYNTHESIZER")
     register_table_function(con, statement.name)
     return pa.table(
         {
