@@ -26,7 +26,7 @@ from synthtab_db.duck import first_row, run_sql
 CHAIN_COLUMNS = "position BIGINT, previous_hash VARCHAR, row_hash VARCHAR"
 NOT_SEALED = "a row was added outside the engine (it carries no hash)"
 
-_LOCKS: dict[str, threading.RLock] = {}
+_LOCKS: dict[tuple[str, str], threading.RLock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
@@ -37,10 +37,10 @@ def database_key(con: duckdb.DuckDBPyConnection) -> str:
     return str(row[0]) if row else "memory"
 
 
-def lock_for(con: duckdb.DuckDBPyConnection) -> threading.RLock:
-    """One process-wide re-entrant lock per database file: DuckDB lets one process write a
-    file, so this serialises every writer of its chains."""
-    key = database_key(con)
+def lock_for(con: duckdb.DuckDBPyConnection, chain_name: str = "ledger") -> threading.RLock:
+    """One process-wide re-entrant lock per database file and chain: DuckDB lets one process
+    write a file, so this serialises every writer of that chain."""
+    key = (database_key(con), chain_name)
     with _LOCKS_GUARD:
         return _LOCKS.setdefault(key, threading.RLock())
 

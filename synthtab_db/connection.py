@@ -40,7 +40,7 @@ class Connection:
     def _run(self, piece: Piece) -> Any:
         if piece.tree is None:
             return self.duckdb.execute(piece.text)
-        return Result(run_statement(self.duckdb, piece.tree, self.progress))
+        return Result(run_statement(self.duckdb, piece.tree, self.progress, piece.text))
 
     def sql(self, sql: str) -> duckdb.DuckDBPyRelation | None:
         pieces = split_script(sql)

@@ -86,6 +86,12 @@ class ShowPrivacyBudget(exp.Expression):
     arg_types = {"this": False}
 
 
+class ShowRuns(exp.Expression):
+    """SHOW RUNS: the audit trail."""
+
+    arg_types = {}
+
+
 class SetPrivacyBudget(exp.Expression):
     """SET PRIVACY BUDGET FOR <table> = <epsilon>."""
 
@@ -163,6 +169,10 @@ class SynthParser(DuckDB.Parser):
     def parse_show(self) -> ShowSynthesizers:
         self.parse_clauses(ShowSynthesizers(), {})
         return ShowSynthesizers()
+
+    def parse_show_runs(self) -> ShowRuns:
+        self.parse_clauses(ShowRuns(), {})
+        return ShowRuns()
 
     def parse_drop(self) -> DropSynthesizer:
         exists = self._match_text_seq("IF", "EXISTS")
@@ -295,6 +305,7 @@ STATEMENT_LEADS: dict[tuple[str, ...], Callable[[SynthParser], exp.Expression]] 
     ("DROP", "SYNTHESIZER"): SynthParser.parse_drop,
     ("SHOW", "PRIVACY"): SynthParser.parse_show_budget,
     ("SET", "PRIVACY"): SynthParser.parse_set_budget,
+    ("SHOW", "RUNS"): SynthParser.parse_show_runs,
 }
 
 

@@ -8,8 +8,11 @@ import synthtab_db
 
 
 def snapshot(con):
-    tables = con.execute("SELECT schema_name, table_name, estimated_size FROM duckdb_tables() ORDER BY ALL").fetchall()
-    schemas = con.execute("SELECT schema_name FROM duckdb_schemas() WHERE NOT internal ORDER BY ALL").fetchall()
+    """User tables and schemas; synthtab (the audit trail records refused statements on purpose) is left out."""
+    tables = con.execute("SELECT schema_name, table_name, estimated_size FROM duckdb_tables() "
+                         "WHERE schema_name <> 'synthtab' ORDER BY ALL").fetchall()
+    schemas = con.execute("SELECT schema_name FROM duckdb_schemas() WHERE NOT internal AND schema_name <> 'synthtab' "
+                          "ORDER BY ALL").fetchall()
     return tables, schemas
 
 

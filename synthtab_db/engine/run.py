@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from synthtab_db import catalog, store
+from synthtab_db import catalog, runs, store
 from synthtab_db.device import resolve_device
 from synthtab_db.duck import atomic, first_row, run_sql
 from synthtab_db.engine.deferred import fill_deferred
@@ -327,6 +327,8 @@ def _execute(con, jobs: list[TableJob], statement: GenerateStatement, progress) 
             fill_deferred(con, job.table, job.source, job.target, job.deferred, None if seed is None else [seed, i, 1],
                           results[i].deferred_samplers)
     budget.record_results(con, jobs, results, "GENERATE SYNTHETIC FROM")  # same transaction as the tables
+    for result in results:
+        runs.note_written(str(result.table), result.rows)
     return results
 
 

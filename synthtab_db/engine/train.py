@@ -7,7 +7,7 @@ import time
 import duckdb
 import pyarrow as pa
 
-from synthtab_db import catalog, store
+from synthtab_db import catalog, runs, store
 from synthtab_db.device import resolve_device
 from synthtab_db.engine.learn import dumps, epoch_callback, learn_table, learned_state
 from synthtab_db.engine.run import _count, _in_transaction, _source_table, qualify
@@ -54,6 +54,7 @@ def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progres
     spent = budget.privacy_report(learned.model)
 
     def save() -> None:
+        runs.note_written(f"synthesizer {statement.name}", learned.source_rows)
         store.save_synthesizer(con, statement.name, str(table.ref), model.name, options,
                                dumps(learned_state(learned)), weights, options.get("seed"), learned.source_rows)
         if spent is not None:  # the ledger entry lands with the synthesizer, or neither does

@@ -25,7 +25,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from synthtab_db import chain
+from synthtab_db import chain, runs
 from synthtab_db.duck import first_row, run_sql
 from synthtab_db.store import STATE
 
@@ -152,6 +152,7 @@ def append(con: duckdb.DuckDBPyConnection, source: str, mechanism: str, epsilon:
             {"i": uuid.uuid4().hex, "s": source, "f": fingerprint(con, source), "m": mechanism, "e": epsilon,
              "d": delta, "q": statement, "r": run_id, "t": datetime.now(timezone.utc)})
     chain.seal(con, LEDGER, LEDGER_CONTENT)
+    runs.note_spent(epsilon)
 
 
 def breaks(con: duckdb.DuckDBPyConnection) -> list[chain.Break]:
