@@ -69,3 +69,24 @@ def test_plain_sql_errors_are_duckdb_errors(con):
 
     with pytest.raises(duckdb.Error):
         con.execute("SELEC 1")
+
+
+# -- issue 16: one bad table affects only itself -----------------------------------------
+@pytest.mark.parametrize("column, kind", [
+    ("s STRUCT(a INTEGER, b VARCHAR)", "STRUCT"), ("m MAP(VARCHAR, INTEGER)", "MAP"),
+    ("u UNION(n INTEGER, s VARCHAR)", "UNION"), ("b BIT", "BIT"),
+])
+def test_a_table_with_an_unsupported_column_fails_only_statements_that_use_it(db, column, kind):
+    pytest.importorskip("opacus")
+    db.execute(f"CREATE TABLE odd (id INTEGER, {column})")
+    db.execute("GENERATE SYNTHETIC FROM people ROWS 10 INTO fine USING copula")
+    db.execute("SET PRIVACY BUDGET FOR people = 2")
+    assert db.execute("SHOW PRIVACY BUDGET").arrow().to_pylist()[0]["epsilon_cap"] == 2
+    db.execute("GENERATE SYNTHETIC FROM people ROWS 10 INTO private USING copula WITH (epsilon = 1)")
+    before = snapshot(db)
+    name = column.split()[0]
+    for statement in ("GENERATE SYNTHETIC FROM odd ROWS 5", "SET PRIVACY BUDGET FOR odd = 1",
+                      "GENERATE SYNTHETIC FROM DATABASE INTO SCHEMA s2 WITH (allow_non_private = true)"):
+        with pytest.raises(synthtab_db.SynthError, match=rf"odd, column {name}\b.*{kind}"):
+            db.execute(statement)
+    assert snapshot(db) == before
