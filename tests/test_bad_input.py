@@ -90,3 +90,26 @@ def test_a_table_with_an_unsupported_column_fails_only_statements_that_use_it(db
         with pytest.raises(synthtab_db.SynthError, match=rf"odd, column {name}\b.*{kind}"):
             db.execute(statement)
     assert snapshot(db) == before
+
+
+# -- issue 16: errors named before any fit, the database unchanged ------------------------
+@pytest.mark.parametrize(
+    "sql, message",
+    [
+        ("GENERATE SYNTHETIC FROM people ROWS 5 WITH (seed = -1)", r"option 'seed'.*greater than or equal to 0"),
+        ("TRAIN SYNTHESIZER m ON people USING copula WITH (seed = -1)", r"option 'seed'"),
+        ("GENERATE SYNTHETIC FROM people ROWS 5 WHERE nosuchcol = 1", r"WHERE names column 'nosuchcol'.*id, age, city"),
+        ("GENERATE SYNTHETIC FROM people ROWS 100000000000000000000", r"ROWS 100000000000000000000 is more than"),
+        ("GENERATE SYNTHETIC FROM people SCALE 1e15", r"is more than the 1,000,000,000,000 rows"),
+        ("GENERATE SYNTHETIC FROM people ROWS 5 WHERE " + "(" * 3000 + "age > 1" + ")" * 3000, r"nested too deeply"),
+        ("GENERATE SYNTHETIC FROM people ROWS 5 USING copula WHERE age + 1 > 2", r"WHERE compares a column"),
+        ("GENERATE SYNTHETIC FROM people ROWS 5 USING copula WHERE age > 1 OR age < 1", r"can't be conditioned on"),
+        ("GENERATE SYNTHETIC FROM impossible ROWS 5", r"impossible, column age: its CHECK constraints allow no value"),
+    ],
+)
+def test_bad_requests_are_named_before_any_fit(db, sql, message):
+    db.execute("CREATE TABLE impossible (id INTEGER PRIMARY KEY, age INTEGER CHECK (age > 10 AND age < 5))")
+    before = snapshot(db)
+    with pytest.raises(synthtab_db.SynthError, match=message):
+        db.execute(sql)
+    assert snapshot(db) == before

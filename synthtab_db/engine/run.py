@@ -18,6 +18,7 @@ from synthtab_db.device import resolve_device
 from synthtab_db.duck import atomic, first_row, run_sql
 from synthtab_db.engine.deferred import fill_deferred
 from synthtab_db.engine.learn import epoch_callback, learned_from_state
+from synthtab_db.engine.preflight import check_jobs
 from synthtab_db.engine.table_job import ProgressFn, TableJob, TableResult, generate_table
 from synthtab_db.engine.targets import create_table_sql, table_expr
 from synthtab_db.errors import SynthError
@@ -63,6 +64,7 @@ def run_generate(
     resolve_device(statement.options.device)
     schema = schema or catalog.read_schema(con)
     jobs = _jobs(con, schema, statement, model)
+    check_jobs(jobs)
     requests = budget.prepare_jobs(con, jobs, statement.options, statement.model_options, _count)
     if statement.options.target_quality is not None:
         from synthtab_db.engine.feedback import run_feedback  # noqa: PLC0415 (it imports this module)
@@ -165,6 +167,7 @@ def _generate_from_synthesizer(con, statement: GenerateStatement, progress) -> p
     )
     if job.rows is None and not follows_parents:
         raise SynthError(f"synthesizer {stored['name']} learned from no rows; give ROWS <n>")
+    check_jobs([job])
     return _run_jobs(con, [job], statement, progress)
 
 
