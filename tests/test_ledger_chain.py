@@ -133,3 +133,36 @@ def test_concurrent_dp_statements_never_spend_past_the_cap(db):
     assert sorted(outcomes)[0] == "ok" and "remains" in sorted(outcomes)[1], outcomes
     budget = _budget(con)
     assert budget["epsilon_spent"] <= 1.5 and budget["chain"] == "verified"
+
+
+def test_concurrent_dp_clients_through_the_proxy_never_spend_past_the_cap(db):
+    psycopg = pytest.importorskip("psycopg")
+    from synthtab_db.proxy import serve
+
+    con, _ = db
+    con.execute("SET PRIVACY BUDGET FOR people = 1.5")
+    server = serve(con.duckdb, port=0, password="pw-race")
+    server.serve_in_thread()
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def client(i: int) -> None:
+        dsn = f"host=127.0.0.1 port={server.port} user=synth password=pw-race dbname=x"
+        with psycopg.connect(dsn, autocommit=True) as pg:
+            start.wait()
+            try:
+                pg.execute(f"GENERATE SYNTHETIC FROM people INTO p{i} {DP.format(e=1)}")
+                outcomes.append("ok")
+            except psycopg.Error as err:
+                outcomes.append(str(err))
+
+    try:
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        server.stop()
+    assert sorted(outcomes)[0] == "ok" and "remains" in sorted(outcomes)[1], outcomes
+    assert _budget(con)["epsilon_spent"] <= 1.5

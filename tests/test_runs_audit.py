@@ -86,3 +86,11 @@ def test_the_proxy_records_the_role_and_client_address(db):
         server.stop()
     ((role, address, verb, outcome),) = rows
     assert (role, verb, outcome) == ("analyst", "GENERATE", "ok") and address.startswith("127.0.0.1")
+
+
+def test_evaluate_is_recorded(db):
+    pytest.importorskip("sklearn")
+    con, _ = db
+    con.execute("GENERATE SYNTHETIC FROM t ROWS 100 INTO s USING copula WITH (seed = 1)")
+    con.execute("EVALUATE SYNTHETIC s AGAINST t")
+    assert [(r["verb"], r["outcome"]) for r in _runs(con)] == [("GENERATE", "ok"), ("EVALUATE", "ok")]

@@ -5,7 +5,7 @@ table, column or option, and nothing has run yet."""
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
 from synthtab_db.conditions import parse_conditions
 from synthtab_db.engine.table_job import TableJob
@@ -38,7 +38,7 @@ def _satisfiable(job: TableJob) -> None:
         if codec is None:
             continue
         domain = number_domain(column.type, bounds[column.name])
-        low, high = (math.ceil(domain.low), math.floor(domain.high)) if codec.integral else (domain.low, domain.high)
+        low, high = (np.ceil(domain.low), np.floor(domain.high)) if codec.integral else (domain.low, domain.high)
         if low > high or (domain.allowed is not None and not len(domain.allowed)):
             checks = "; ".join(c.sql for c in job.table.checks if column.name.lower() in map(str.lower, c.columns))
             raise SynthError(f"table {job.table.ref}, column {column.name}: its CHECK constraints allow no value "
