@@ -42,6 +42,15 @@ class Connection:
             return self.duckdb.execute(piece.text)
         return Result(run_statement(self.duckdb, piece.tree, self.progress, piece.text))
 
+    def executemany(self, sql: str, parameters: Any = None) -> Any:
+        """DuckDB's executemany, after the same guard as ``execute`` (plain SQL only)."""
+        refuse_script_writes(split_script(sql))
+        return self.duckdb.executemany(sql, parameters) if parameters is not None else self.duckdb.executemany(sql)
+
+    def query(self, sql: str) -> duckdb.DuckDBPyRelation | None:
+        """DuckDB's ``query`` is ``sql``: ours too, guarded."""
+        return self.sql(sql)
+
     def sql(self, sql: str) -> duckdb.DuckDBPyRelation | None:
         pieces = split_script(sql)
         refuse_script_writes(pieces)

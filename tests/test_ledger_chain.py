@@ -166,3 +166,24 @@ def test_concurrent_dp_clients_through_the_proxy_never_spend_past_the_cap(db):
         server.stop()
     assert sorted(outcomes)[0] == "ok" and "remains" in sorted(outcomes)[1], outcomes
     assert _budget(con)["epsilon_spent"] <= 1.5
+
+
+def test_a_ledger_from_before_the_chain_is_sealed_as_it_was(tmp_path):
+    path = tmp_path / "old.duckdb"
+    raw = duckdb.connect(str(path))
+    raw.execute("""CREATE SCHEMA synthtab;
+        CREATE TABLE synthtab.privacy_ledger (source VARCHAR NOT NULL, mechanism VARCHAR NOT NULL,
+            epsilon DOUBLE NOT NULL, delta DOUBLE NOT NULL, statement VARCHAR NOT NULL, run_id VARCHAR NOT NULL,
+            recorded_at TIMESTAMP WITH TIME ZONE NOT NULL);
+        CREATE TABLE synthtab.privacy_budgets (source VARCHAR PRIMARY KEY, epsilon DOUBLE NOT NULL,
+            set_at TIMESTAMP WITH TIME ZONE NOT NULL);
+        INSERT INTO synthtab.privacy_ledger VALUES ('main.p', 'copula', 1.0, 1e-5, 'old run', 'r1', now());
+        INSERT INTO synthtab.privacy_budgets VALUES ('main.p', 2.0, now());
+        CREATE TABLE p AS SELECT i AS id, i % 5 AS k FROM range(300) r(i);""")
+    raw.close()
+    con = synthtab_db.connect(str(path))
+    budget = _budget(con, "p")
+    assert (budget["epsilon_cap"], budget["epsilon_spent"], budget["chain"]) == (2.0, 1.0, "verified")
+    with pytest.raises(SynthError, match="only 1 of its budget 2 remains"):
+        con.execute(f"GENERATE SYNTHETIC FROM p INTO s {DP.format(e=1.5)}")
+    con.close()

@@ -105,3 +105,12 @@ def test_the_proxy_refuses_them_with_sqlstate_42501(capped, checksum):
         assert checksum(capped.duckdb) == before
     finally:
         server.stop()
+
+
+def test_executemany_and_query_are_guarded_too(capped, checksum):
+    before = checksum(capped.duckdb)
+    with pytest.raises(StateWriteRefused):
+        capped.executemany("DELETE FROM synthtab.privacy_budgets WHERE source = ?", [["main.t"]])
+    with pytest.raises(StateWriteRefused):
+        capped.query("DROP TABLE synthtab.privacy_budgets")
+    assert checksum(capped.duckdb) == before
