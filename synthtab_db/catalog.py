@@ -20,7 +20,6 @@ from typing import Callable
 import duckdb
 
 from synthtab_db.duck import first_row
-from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import Check, Column, ForeignKey, Key, Schema, Table, TableRef
 from synthtab_db.planner.types import UnsupportedType, column_type_from_duckdb
 
@@ -33,9 +32,10 @@ def read_schema(con: _Con, schema: str | None = None, database: str | None = Non
     """All user tables of ``database`` (default: the current one), in creation order."""
     database = database or _current_database(con)
     refs = table_names(con, schema, database)
-    columns = _columns(con, database)
+    columns, unusable = _columns(con, database)
     constraints = _constraints(con, database)
-    return Schema(tables=tuple(_table(ref, columns[ref], constraints[ref]) for ref in refs))
+    return Schema(tables=tuple(_table(ref, columns[ref], constraints[ref]) for ref in refs if ref not in unusable),
+                  unusable=tuple((ref, unusable[ref]) for ref in refs if ref in unusable))
 
 
 def table_names(
@@ -58,7 +58,8 @@ def _current_database(con: _Con) -> str:
     return first_row(con, "SELECT current_database()")[0]
 
 
-def _columns(con: _Con, database: str) -> dict[TableRef, list[Column]]:
+def _columns(con: _Con, database: str) -> tuple[dict[TableRef, list[Column]], dict[TableRef, str]]:
+    """Columns per table, and per table with a column the models can't handle, why (its first such column)."""
     rows = con.execute(
         """
         SELECT schema_name, table_name, column_name, data_type, is_nullable, column_default
@@ -68,18 +69,16 @@ def _columns(con: _Con, database: str) -> dict[TableRef, list[Column]]:
         {"db": database},
     ).fetchall()
     out: dict[TableRef, list[Column]] = defaultdict(list)
+    unusable: dict[TableRef, str] = {}
     for schema, table, name, data_type, nullable, default in rows:
         ref = TableRef(schema=schema, name=table)
-        col_type = _column_type(ref, name, data_type)
+        try:
+            col_type = column_type_from_duckdb(data_type)
+        except UnsupportedType as err:
+            unusable.setdefault(ref, f"table {ref}, column {name}: {err}")
+            continue
         out[ref].append(Column(name=name, type=col_type, nullable=nullable, default=default))
-    return out
-
-
-def _column_type(ref: TableRef, column: str, data_type: str):
-    try:
-        return column_type_from_duckdb(data_type)
-    except UnsupportedType as err:
-        raise SynthError(f"table {ref}, column {column}: {err}") from err
+    return out, unusable
 
 
 # -- constraints --------------------------------------------------------------------

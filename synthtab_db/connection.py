@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from synthtab_db.dialect import Piece, split_script
 from synthtab_db.execute import evaluate_from_python, generate_database_from_python, generate_from_python, run_statement
+from synthtab_db.guard import refuse_script_writes, refuse_state_table
 from synthtab_db.result import Result
 from synthtab_db.udfs.synthesizer_functions import register_all
 
@@ -28,6 +29,7 @@ class Connection:
 
     def execute(self, sql: str, parameters: Any = None) -> Any:
         pieces = split_script(sql)
+        refuse_script_writes(pieces)
         if not any(p.tree is not None for p in pieces):
             return self.duckdb.execute(sql, parameters) if parameters is not None else self.duckdb.execute(sql)
         result: Any = None
@@ -38,10 +40,20 @@ class Connection:
     def _run(self, piece: Piece) -> Any:
         if piece.tree is None:
             return self.duckdb.execute(piece.text)
-        return Result(run_statement(self.duckdb, piece.tree, self.progress))
+        return Result(run_statement(self.duckdb, piece.tree, self.progress, piece.text))
+
+    def executemany(self, sql: str, parameters: Any = None) -> Any:
+        """DuckDB's executemany, after the same guard as ``execute`` (plain SQL only)."""
+        refuse_script_writes(split_script(sql))
+        return self.duckdb.executemany(sql, parameters) if parameters is not None else self.duckdb.executemany(sql)
+
+    def query(self, sql: str) -> duckdb.DuckDBPyRelation | None:
+        """DuckDB's ``query`` is ``sql``: ours too, guarded."""
+        return self.sql(sql)
 
     def sql(self, sql: str) -> duckdb.DuckDBPyRelation | None:
         pieces = split_script(sql)
+        refuse_script_writes(pieces)
         if len(pieces) == 1 and pieces[0].tree is not None:
             return self.duckdb.from_arrow(self._run(pieces[0]).arrow())
         if not any(p.tree is not None for p in pieces):
@@ -61,6 +73,7 @@ class Connection:
         **options: Any,
     ) -> pa.Table:
         """Python spelling of GENERATE SYNTHETIC FROM <source> …; returns the result set."""
+        refuse_state_table(into)
         return generate_from_python(self.duckdb, source, rows, into, using, where, options, self.progress, scale)
 
     def generate_database(
@@ -73,6 +86,7 @@ class Connection:
         **options: Any,
     ) -> pa.Table:
         """Python spelling of GENERATE SYNTHETIC FROM DATABASE [<schema>] INTO SCHEMA <into_schema>."""
+        refuse_state_table(f"{into_schema}.t")
         return generate_database_from_python(
             self.duckdb, source_schema, into_schema, scale, using, options, self.progress
         )

@@ -92,6 +92,12 @@ class ShowPrivacyBudget(exp.Expression):
     arg_types = {"this": False}
 
 
+class ShowRuns(exp.Expression):
+    """SHOW RUNS: the audit trail."""
+
+    arg_types = {}
+
+
 class SetPrivacyBudget(exp.Expression):
     """SET PRIVACY BUDGET FOR <table> = <epsilon>."""
 
@@ -172,6 +178,10 @@ class SynthParser(DuckDB.Parser):
     def parse_show(self) -> ShowSynthesizers:
         self.parse_clauses(ShowSynthesizers(), {})
         return ShowSynthesizers()
+
+    def parse_show_runs(self) -> ShowRuns:
+        self.parse_clauses(ShowRuns(), {})
+        return ShowRuns()
 
     def parse_drop(self) -> DropSynthesizer:
         exists = self._match_text_seq("IF", "EXISTS")
@@ -305,6 +315,7 @@ STATEMENT_LEADS: dict[tuple[str, ...], Callable[[SynthParser], exp.Expression]] 
     ("DROP", "SYNTHESIZER"): SynthParser.parse_drop,
     ("SHOW", "PRIVACY"): SynthParser.parse_show_budget,
     ("SET", "PRIVACY"): SynthParser.parse_set_budget,
+    ("SHOW", "RUNS"): SynthParser.parse_show_runs,
 }
 
 
@@ -362,6 +373,8 @@ def _piece(dialect: SynthDuckDB, sql: str, chunk: list[Token]) -> Piece:
     parser = dialect.parser()
     try:
         (tree,) = parser.parse(chunk, text)
+    except RecursionError:
+        raise ParseError("malformed statement: nested too deeply (write WHERE as an AND of column predicates)") from None
     except SqlglotParseError as err:
         detail = err.errors[0] if err.errors else {}
         where = f" at line {detail.get('line')}, column {detail.get('col')}" if detail else ""

@@ -6,6 +6,7 @@ next relation or UDF call, so statements run for their effect are completed here
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any, Callable, TypeVar
 
 import duckdb
@@ -13,6 +14,11 @@ import duckdb
 from synthtab_db.errors import SynthError
 
 T = TypeVar("T")
+
+#: Work that must land in the same transaction as a statement's own (the audit trail's row):
+#: ``atomic`` calls it just before COMMIT.  Set by synthtab_db.runs for the statement it records.
+BEFORE_COMMIT: ContextVar[Callable[[duckdb.DuckDBPyConnection], None] | None] = ContextVar(
+    "synthtab_before_commit", default=None)
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> None:
@@ -45,6 +51,9 @@ def atomic(con: duckdb.DuckDBPyConnection, work: Callable[[], T], statement: str
         ) from None
     try:
         result = work()
+        hook = BEFORE_COMMIT.get()
+        if hook is not None:
+            hook(con)
     except BaseException:
         run_sql(con, "ROLLBACK")
         raise

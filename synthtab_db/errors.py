@@ -7,3 +7,7 @@ class SynthError(Exception):
 
 class ParseError(SynthError):
     """A malformed statement; the message carries line and column."""
+
+
+class StateWriteRefused(SynthError):
+    """Plain SQL that would change the engine's own schema ``synthtab`` (ledger, budgets, audit trail)."""

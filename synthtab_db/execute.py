@@ -17,6 +17,7 @@ from synthtab_db.dialect import (
     GenerateSynthetic,
     SetPrivacyBudget,
     ShowPrivacyBudget,
+    ShowRuns,
     ShowSynthesizers,
     TrainSynthesizer,
 )
@@ -24,6 +25,7 @@ from synthtab_db.engine.run import run_generate
 from synthtab_db.engine.train import run_drop, run_show, run_train
 from synthtab_db.errors import SynthError
 from synthtab_db.postgres.attach import attach as attach_postgres, detach as detach_postgres, postgres_alias
+from synthtab_db import runs
 from synthtab_db.privacy.budget import run_set_budget, run_show_budget
 from synthtab_db.statements import (
     EvaluateStatement,
@@ -51,6 +53,16 @@ HANDLERS: dict[type[exp.Expression], Handler] = {
     SetPrivacyBudget: lambda con, tree, progress: run_set_budget(
         con, _budget_table(con, tree.this), literal_value(tree.expression)
     ),
+    ShowRuns: lambda con, tree, progress: runs.show(con),
+}
+
+#: Statements the audit trail records (synthtab.runs), by the verb it files them under.
+AUDITED: dict[type[exp.Expression], str] = {
+    GenerateSynthetic: "GENERATE",
+    TrainSynthesizer: "TRAIN",
+    EvaluateSynthetic: "EVALUATE",
+    DropSynthesizer: "DROP SYNTHESIZER",
+    SetPrivacyBudget: "SET PRIVACY BUDGET",
 }
 
 
@@ -120,11 +132,24 @@ def evaluate_from_python(
     return _run_evaluate(con, statement)
 
 
-def run_statement(con: duckdb.DuckDBPyConnection, tree: exp.Expression, progress=None) -> pa.Table:
+def run_statement(con: duckdb.DuckDBPyConnection, tree: exp.Expression, progress=None, text: str | None = None
+                  ) -> pa.Table:
     handler = HANDLERS.get(type(tree))
     if handler is None:
         raise SynthError(f"no handler for statement {type(tree).__name__}")
-    return handler(con, tree, progress)
+    verb = AUDITED.get(type(tree))
+    if verb is None:
+        return handler(con, tree, progress)
+    return runs.recorded(con, _pending(verb, tree, text), lambda: handler(con, tree, progress))
+
+
+def _pending(verb: str, tree: exp.Expression, text: str | None) -> runs.Pending:
+    """What the trail knows before the work: the statement, its model and seed."""
+    using = tree.args.get("using")
+    seed = next((literal_value(eq.expression) for eq in tree.args.get("options") or []
+                 if isinstance(eq, exp.EQ) and eq.this.name.lower() == "seed"), None)
+    return runs.Pending(verb, " ".join((text or verb).split()), model=using.name if using is not None else None,
+                        seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None)
 
 
 def _positive(name: str, value: Any, kind: type | tuple[type, ...]) -> None:

@@ -25,7 +25,7 @@ class GenerateOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    seed: int | None = None
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="a non-negative integer: same seed, same data")
     replace: bool = Field(False, description="overwrite an existing target table")
     append: bool = Field(False, description="add rows to an existing target table")
     max_rounds: int = Field(

@@ -48,3 +48,23 @@ def postgres_dsn():
     except psycopg.Error as err:
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_DSN!r} (start it, or set SYNTHTAB_TEST_POSTGRES): {err}")
     return POSTGRES_DSN
+
+
+# -- issue 16 (ledger): a checksum of a whole database, for "refused and unchanged" ------
+def database_checksum(con) -> str:
+    """sha256 over every table's rows (the ledger and budgets included) and the list of tables; the
+    audit trail synthtab.runs is left out: it records refused statements on purpose."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() "
+                         "WHERE NOT (schema_name = 'synthtab' AND table_name = 'runs') ORDER BY ALL").fetchall()
+    for schema, table in tables:
+        rows = con.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall()
+        digest.update(f"{schema}.{table}:{sorted(map(repr, rows))}".encode())
+    return digest.hexdigest()
+
+
+@pytest.fixture
+def checksum():
+    return database_checksum

@@ -14,11 +14,12 @@ import json
 import duckdb
 import pyarrow as pa
 
-from synthtab_db import store
-from synthtab_db.duck import atomic, run_sql
+from synthtab_db import runs, store
+from synthtab_db.duck import run_sql
 from synthtab_db.engine.deferred import fill_deferred
 from synthtab_db.engine.learn import epoch_callback, learned_from_state
 from synthtab_db.engine.planning import plan_statement
+from synthtab_db.engine.preflight import check_jobs
 from synthtab_db.engine.table_job import ProgressFn, TableJob, TableResult, generate_table
 from synthtab_db.models import get_model
 from synthtab_db.planner.schema import ForeignKey, Schema, TableRef
@@ -55,13 +56,14 @@ def run_generate(
 ) -> pa.Table:
     """``schema`` replaces the DuckDB catalog's (the PostgreSQL bridge passes the source's own)."""
     plan, statement = plan_statement(con, statement, schema)
-    budget.check_steps(con, plan.steps, plan.allow_non_private)
+    requests = budget.check_steps(con, plan.steps, plan.allow_non_private)
     jobs = plan_jobs(con, plan)
+    check_jobs(jobs)
     if plan.target_quality is not None:
         from synthtab_db.engine.feedback import run_feedback  # noqa: PLC0415 (it imports this module)
 
         return run_feedback(con, jobs[0], statement, progress)
-    return run_plan(con, plan, jobs, progress)
+    return run_plan(con, plan, jobs, progress, requests)
 
 
 def plan_jobs(con: duckdb.DuckDBPyConnection, plan: GeneratePlan) -> list[TableJob]:
@@ -78,9 +80,12 @@ def _stored_learned(con: duckdb.DuckDBPyConnection, step: GenerateStep):
     return learned_from_state(json.loads(stored["state"]), stored["weights"])
 
 
-def run_plan(con: duckdb.DuckDBPyConnection, plan: GeneratePlan, jobs: list[TableJob], progress) -> pa.Table:
-    """Execute a plan: every target table in one transaction."""
-    results = atomic(con, lambda: _execute(con, plan, jobs, progress), "GENERATE")
+def run_plan(con: duckdb.DuckDBPyConnection, plan: GeneratePlan, jobs: list[TableJob], progress,
+             requests=()) -> pa.Table:
+    """Execute a plan: every target table in one transaction; a DP plan's cap check and
+    ledger rows are one serialised step with it (``budget.spend_atomically``)."""
+    results = budget.spend_atomically(con, list(requests), lambda: _execute(con, plan, jobs, progress),
+                                      plan.allow_non_private, "GENERATE")
     return result_table(results)
 
 
@@ -104,6 +109,8 @@ def _execute(con, plan: GeneratePlan, jobs: list[TableJob], progress) -> list[Ta
             fill_deferred(con, job.table, job.source, job.target, job.deferred, _seed(job.step, 1),
                           result.deferred_samplers)
     budget.record_results(con, jobs, results, "GENERATE SYNTHETIC FROM")  # same transaction as the tables
+    for result in results:
+        runs.note_written(str(result.table), result.rows)
     return results
 
 

@@ -7,7 +7,7 @@ import time
 import duckdb
 import pyarrow as pa
 
-from synthtab_db import catalog, store
+from synthtab_db import catalog, runs, store
 from synthtab_db.device import resolve_device
 from synthtab_db.duck import atomic
 from synthtab_db.engine.learn import dumps, epoch_callback, learn_table, learned_state
@@ -57,13 +57,14 @@ def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progres
     spent = budget.privacy_report(learned.model)
 
     def save() -> None:
+        runs.note_written(f"synthesizer {statement.name}", learned.source_rows)
         store.save_synthesizer(con, statement.name, str(table.ref), model.name, options,
                                dumps(learned_state(learned)), weights, options.get("seed"), learned.source_rows)
         if spent is not None:  # the ledger entry lands with the synthesizer, or neither does
             budget.record(con, str(table.ref), spent, f"TRAIN SYNTHESIZER {statement.name} ON {table.ref} USING "
                           f"{model.name}", budget.uuid.uuid4().hex)
 
-    atomic(con, save, "TRAIN SYNTHESIZER")
+    budget.spend_atomically(con, [request], save, statement.allow_non_private, "TRAIN SYNTHESIZER")
     register_table_function(con, statement.name)
     return pa.table(
         {

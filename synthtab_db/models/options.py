@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class ModelOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    seed: int | None = Field(None, description="same seed, same data (on the same device)")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="same seed, same data (on the same device)")
     min_count: int = Field(5, ge=1, description="categories seen fewer times are pooled as rare")
     protect_rare: bool = Field(False, description="emit rare_token instead of real rare values")
     rare_token: str = "<other>"

@@ -173,6 +173,10 @@ def _members(statement: GenerateStatement, schema: Schema, current_schema: str) 
         notes = {ref.key(): "pulled in: parent of a chosen table" for ref in closed if ref not in chosen}
         return [schema.table(ref) for ref in closed], notes
     source_schema = statement.source_schema or current_schema
+    for ref, reason in schema.unusable:
+        if (ref.schema or "").lower() == source_schema.lower():
+            raise SynthError(f"{reason}; FROM DATABASE uses every table of schema {source_schema}: "
+                             "choose tables with FROM (a, b, …) or change that column")
     members = [t for t in schema.tables if (t.ref.schema or "").lower() == source_schema.lower()]
     if not members:
         raise SynthError(f"schema {source_schema!r} has no tables to generate from")

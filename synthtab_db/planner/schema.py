@@ -14,6 +14,8 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict
 
+from synthtab_db.errors import SynthError
+
 
 class Kind(str, Enum):
     """What a column holds, as far as generation and checking care."""
@@ -135,12 +137,18 @@ class Table(_Frozen):
 
 class Schema(_Frozen):
     tables: tuple[Table, ...] = ()
+    #: Tables left out (a column type the models can't handle), with why: only a statement
+    #: that uses one of them fails, naming the column and its type.
+    unusable: tuple[tuple[TableRef, str], ...] = ()
 
     def table(self, ref: TableRef | str) -> Table:
         ref = ref if isinstance(ref, TableRef) else TableRef(name=ref)
         for table in self.tables:
             if _same(table.ref, ref):
                 return table
+        for bad, reason in self.unusable:
+            if _same(bad, ref):
+                raise SynthError(reason)
         allowed = ", ".join(str(t.ref) for t in self.tables) or "(none)"
         raise KeyError(f"unknown table {ref} (tables: {allowed})")
 

@@ -4,16 +4,21 @@ transaction.  Also SHOW PRIVACY BUDGET and SET PRIVACY BUDGET."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 import duckdb
 import pyarrow as pa
 
+from synthtab_db import chain
 from synthtab_db.duck import atomic
 from synthtab_db.errors import SynthError
 from synthtab_db.privacy import ledger
 from synthtab_db.privacy.accountant import default_delta
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -44,14 +49,35 @@ def split(epsilon: float | None, delta: float | None, tables: list[tuple[str, in
     in all of them, so the shares add up to the total); delta defaults to 1/(10 n) per table."""
     if epsilon is None:
         return [Request(source, rows) for source, rows in tables]
+    _require_budget_numbers(epsilon, delta)
     count = len(tables)
     return [Request(source, rows, epsilon / count, (delta / count) if delta is not None else default_delta(rows))
             for source, rows in tables]
 
 
+def _require_budget_numbers(epsilon, delta) -> None:
+    """epsilon a finite positive number, delta in (0, 1): 1e400 reads as inf and would spend nothing."""
+    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0 < epsilon < math.inf:
+        raise SynthError(f"option 'epsilon' must be a finite positive number, got {epsilon!r}")
+    if delta is not None and (isinstance(delta, bool) or not isinstance(delta, (int, float)) or not 0 < delta < 1):
+        raise SynthError(f"option 'delta' must be a number between 0 and 1 (exclusive), got {delta!r}")
+
+
+def _require_intact(con: duckdb.DuckDBPyConnection, request: Request) -> None:
+    """DP work on a source whose ledger does not verify is refused: its spend can't be known."""
+    if request.epsilon is None:
+        return
+    reason = ledger.broken_for(con, request.source)
+    if reason is not None:
+        raise SynthError(
+            f"table {request.source}: the privacy ledger does not verify ({reason}); differential privacy work on "
+            "it is refused until the database is restored from a copy whose SHOW PRIVACY BUDGET says 'verified'")
+
+
 def check(con: duckdb.DuckDBPyConnection, requests: list[Request], allow_non_private: bool) -> None:
-    """Refuse before any work: a DP run past a table's cap, or a non-DP run on a capped table."""
+    """Refuse before any work: a broken ledger, a DP run past a table's cap, or a non-DP run on a capped table."""
     for request in requests:
+        _require_intact(con, request)
         limit = ledger.cap(con, request.source)
         if limit is None:
             continue
@@ -73,6 +99,22 @@ def check_steps(con: duckdb.DuckDBPyConnection, steps, allow_non_private: bool) 
                 for s in steps if s.synthesizer is None]
     check(con, requests, allow_non_private)
     return requests
+
+
+def spend_atomically(con: duckdb.DuckDBPyConnection, requests: list[Request], work: Callable[[], T],
+                     allow_non_private: bool, statement: str = "GENERATE") -> T:
+    """The cap check and the ledger rows as one serialised step: a DP statement holds its
+    database's lock from before BEGIN until after COMMIT and checks again inside, so two
+    statements racing for the last of a budget can't both spend it."""
+    if not any(request.epsilon is not None for request in requests):
+        return atomic(con, work, statement)
+
+    def checked() -> T:
+        check(con, requests, allow_non_private)
+        return work()
+
+    with chain.lock_for(con):
+        return atomic(con, checked, statement)
 
 
 def privacy_report(model) -> dict | None:
@@ -107,7 +149,8 @@ def run_show_budget(con: duckdb.DuckDBPyConnection, source: str | None) -> pa.Ta
 
 
 def run_set_budget(con: duckdb.DuckDBPyConnection, source: str, epsilon) -> pa.Table:
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon <= 0:
-        raise SynthError(f"SET PRIVACY BUDGET FOR {source} takes a positive epsilon, got {epsilon!r}")
-    atomic(con, lambda: ledger.set_cap(con, source, float(epsilon)), "SET PRIVACY BUDGET")
+    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0 < epsilon < math.inf:
+        raise SynthError(f"SET PRIVACY BUDGET FOR {source} takes a finite positive epsilon, got {epsilon!r}")
+    with chain.lock_for(con):
+        atomic(con, lambda: ledger.set_cap(con, source, float(epsilon)), "SET PRIVACY BUDGET")
     return ledger.budget_table(con, source)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 
-from synthtab_db.errors import ParseError, SynthError
+from synthtab_db.errors import ParseError, StateWriteRefused, SynthError
 
 
 class PgError(Exception):
@@ -27,6 +27,7 @@ _CONSTRAINTS = (
 # Most specific class first: DuckDB's exception classes form a hierarchy.
 _BY_CLASS: tuple[tuple[type[BaseException], str], ...] = (
     (ParseError, "42601"),
+    (StateWriteRefused, "42501"),  # synthtab.* is the engine's: insufficient privilege, for anyone
     (SynthError, "22023"),
     (duckdb.ParserException, "42601"),
     (duckdb.CatalogException, "42P01"),

@@ -16,6 +16,7 @@ import duckdb
 from synthtab_db.connection import Connection
 from synthtab_db.dialect import STATEMENT_LEADS, split_script
 from synthtab_db.duck import run_sql
+from synthtab_db.guard import refuse_text_writes
 from synthtab_db.proxy import catalog, translate
 from synthtab_db.proxy.commands import ends_transaction, match_command
 from synthtab_db.proxy.errors import PgError
@@ -42,6 +43,7 @@ class Executor:
     def run(self, sql: str, params: list[Any] | None = None) -> Outcome:
         if self.tx.status == FAILED and not ends_transaction(sql):
             self.tx.before_plain_statement()  # raises 25P02
+        refuse_text_writes(sql)  # synthtab.* is the engine's alone, whoever asks
         command = match_command(sql)
         self.params = params  # DECLARE … CURSOR FOR <query with $n> binds them
         if command is not None:

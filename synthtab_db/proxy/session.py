@@ -16,6 +16,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+from synthtab_db.actor import Actor, act_as
 from synthtab_db.dialect import split_script
 from synthtab_db.proxy import codec, types
 from synthtab_db.proxy.codec import Body, Message, ProtocolViolation
@@ -103,6 +104,7 @@ class Session:
         if not self.server.authenticator.authenticate(self.channel, user, self.peer):
             self.channel.send(codec.error_response("28P01", f'password authentication failed for user "{user}"', "FATAL"))
             return False
+        act_as(Actor(role=user, client=self.peer))  # the audit trail's who and from where (synthtab.runs)
         settings = Settings(params)
         self.executor = self.server.open_executor(settings)
         self.executor.on_deallocate = self._deallocate
