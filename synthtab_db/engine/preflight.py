@@ -25,8 +25,10 @@ def check_jobs(jobs: list[TableJob]) -> None:
 
 
 def _rows(job: TableJob) -> None:
-    if job.rows is not None and job.rows > MAX_ROWS:
-        raise SynthError(f"table {job.target}: ROWS {job.rows} is more than the {MAX_ROWS:,} rows one GENERATE "
+    """The planner's row rule: a fixed count as asked, otherwise its estimate (SCALE × source rows)."""
+    rows = job.rows.rows if job.rows.kind == "fixed" else job.rows.estimate
+    if rows is not None and rows > MAX_ROWS:
+        raise SynthError(f"table {job.target}: ROWS {rows} is more than the {MAX_ROWS:,} rows one GENERATE "
                          "writes (ROWS or SCALE)")
 
 
