@@ -22,6 +22,8 @@ from synthtab_db.proxy.errors import PgError
 from synthtab_db.proxy.outcome import Outcome, from_arrow, from_cursor
 from synthtab_db.proxy.settings import TO_DUCKDB, Settings
 from synthtab_db.proxy.transaction import FAILED, Transaction
+from synthtab_db.udfs.function_owner import owner_of
+from synthtab_db.udfs.synthesizer_functions import declare_all_macros
 
 _RETRYABLE = (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException)
 
@@ -37,6 +39,7 @@ class Executor:
         self.live: Outcome | None = None
         self.on_deallocate = lambda name: None
         self.params: list[Any] | None = None
+        self.macros_at = -1  # the function owner's version this cursor's TEMP macros match
 
     # -- entry --------------------------------------------------------------------
     def run(self, sql: str, params: list[Any] | None = None) -> Outcome:
@@ -69,6 +72,7 @@ class Executor:
     def _plain(self, sql: str, params: list[Any] | None) -> Outcome:
         self.tx.before_plain_statement()
         self.park()
+        self.refresh_macros()
         self._execute(sql, params)
         return self._outcome(sql)
 
@@ -114,6 +118,12 @@ class Executor:
         if verb and verb[0] in translate.COUNT_VERBS:
             return Outcome(translate.COUNT_VERBS[verb[0]].format(n=n))
         return Outcome(translate.command_tag(sql))
+
+    def refresh_macros(self) -> None:
+        """Another client may have trained or dropped a synthesizer since this cursor
+        declared its table macros: declare them again."""
+        if owner_of(self.cursor).version != self.macros_at:
+            self.macros_at = declare_all_macros(self.cursor)
 
     def park(self) -> None:
         """A result still streaming must be read out before the cursor runs anything else."""

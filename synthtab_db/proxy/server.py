@@ -20,6 +20,7 @@ from synthtab_db.proxy.codec import ClientGone, ProtocolViolation
 from synthtab_db.proxy.executor import Executor
 from synthtab_db.proxy.session import Session
 from synthtab_db.proxy.settings import Settings
+from synthtab_db.udfs.function_owner import adopt
 from synthtab_db.udfs.synthesizer_functions import register_all
 
 log = logging.getLogger("synthtab_db.proxy")
@@ -66,6 +67,7 @@ class ProxyServer(socketserver.ThreadingTCPServer):
         self.max_message = max_message
         self.sessions: dict[int, Session] = {}
         self.lock = threading.Lock()
+        register_all(database)  # the synthesizers' UDFs live on the database connection, once
 
     @property
     def port(self) -> int:
@@ -73,8 +75,7 @@ class ProxyServer(socketserver.ThreadingTCPServer):
 
     def open_executor(self, settings: Settings) -> Executor:
         with self.lock:
-            cursor = self.database.cursor()
-        register_all(cursor)
+            cursor = adopt(self.database.cursor(), self.database)
         return Executor(Connection(cursor), settings)
 
     def close_executor(self, executor: Executor) -> None:
