@@ -16,10 +16,12 @@ import duckdb
 from synthtab_db.connection import Connection
 from synthtab_db.dialect import STATEMENT_LEADS, split_script
 from synthtab_db.duck import run_sql
-from synthtab_db.proxy import catalog, translate
+from synthtab_db.proxy import catalog, privileges, translate
+from synthtab_db.proxy.client import EMBEDDED, ClientInfo
 from synthtab_db.proxy.commands import ends_transaction, match_command
 from synthtab_db.proxy.errors import PgError
 from synthtab_db.proxy.outcome import Outcome, from_arrow, from_cursor
+from synthtab_db.proxy.role_commands import match_role_command
 from synthtab_db.proxy.settings import TO_DUCKDB, Settings
 from synthtab_db.proxy.transaction import FAILED, Transaction
 from synthtab_db.udfs.function_owner import owner_of
@@ -29,8 +31,9 @@ _RETRYABLE = (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogExce
 
 
 class Executor:
-    def __init__(self, connection: Connection, settings: Settings):
+    def __init__(self, connection: Connection, settings: Settings, client: ClientInfo = EMBEDDED):
         self.connection = connection
+        self.client = client
         self.cursor = connection.duckdb
         self.settings = settings
         self.tx = Transaction(self.cursor)
@@ -45,7 +48,7 @@ class Executor:
     def run(self, sql: str, params: list[Any] | None = None) -> Outcome:
         if self.tx.status == FAILED and not ends_transaction(sql):
             self.tx.before_plain_statement()  # raises 25P02
-        command = match_command(sql)
+        command = match_command(sql) or match_role_command(sql)
         self.params = params  # DECLARE … CURSOR FOR <query with $n> binds them
         if command is not None:
             outcome = command[0](self, command[1])
@@ -55,15 +58,24 @@ class Executor:
             sql, params = with_literals(sql, params), None
         pieces = split_script(sql)
         if any(p.tree is not None for p in pieces):
-            return self._ours(sql)
+            return self._ours(sql, pieces)
         if catalog.is_catalog_query(sql):
             self.park()
             return catalog.run(self.cursor, sql, params, self.settings)
         return self._plain(sql, params)
 
-    def _ours(self, sql: str) -> Outcome:
+    def _check(self, pieces) -> None:
+        """Privileges first (privileges.py): a refused statement has touched nothing."""
+        for piece in pieces:
+            if piece.tree is not None:
+                privileges.check_ours(self.cursor, self.client, piece.tree)
+            else:
+                privileges.check_plain(self.cursor, self.client, piece.text)
+
+    def _ours(self, sql: str, pieces) -> Outcome:
         self.tx.before_own_statement(" ".join(translate.words(sql, 2)))
         self.park()
+        self._check(pieces)
         result = self.connection.execute(sql)
         if hasattr(result, "arrow"):
             return from_arrow(result.arrow())
@@ -72,6 +84,7 @@ class Executor:
     def _plain(self, sql: str, params: list[Any] | None) -> Outcome:
         self.tx.before_plain_statement()
         self.park()
+        privileges.check_plain(self.cursor, self.client, sql)
         self.refresh_macros()
         self._execute(sql, params)
         return self._outcome(sql)
@@ -140,6 +153,7 @@ class Executor:
             return catalog.run(self.cursor, sql, [None] * n_params, self.settings).columns
         self.tx.before_plain_statement()
         self.park()
+        privileges.check_plain(self.cursor, self.client, sql)
         self._execute(f"SELECT * FROM ({sql.strip().rstrip(';')}) AS __describe LIMIT 0", [None] * n_params)
         outcome = from_cursor(self.cursor)
         self.cursor.fetchall()
