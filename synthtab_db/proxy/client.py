@@ -12,6 +12,7 @@ class ClientInfo:
     role: str
     address: str
     owner: bool  # the user given to ``serve``: may do anything
+    database_owner: str = "synth"  # that user's name (pg_roles, psql's du)
 
 
 EMBEDDED = ClientInfo(role="owner", address="local", owner=True)

@@ -73,6 +73,14 @@ class Channel:
     def send(self, *messages: bytes) -> None:
         self.sock.sendall(b"".join(messages))
 
+    def close(self) -> None:
+        """Closes the TLS socket too (wrapping detached the one socketserver closes)."""
+        for closing in (self.reader.close, self.sock.close):
+            try:
+                closing()
+            except OSError:
+                pass
+
 
 class Body:
     """Cursor over a message body; running past its end is a protocol violation."""

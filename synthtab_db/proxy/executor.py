@@ -61,7 +61,7 @@ class Executor:
             return self._ours(sql, pieces)
         if catalog.is_catalog_query(sql):
             self.park()
-            return catalog.run(self.cursor, sql, params, self.settings)
+            return catalog.run(self.cursor, sql, params, self.settings, self.client.database_owner)
         return self._plain(sql, params)
 
     def _check(self, pieces) -> None:
@@ -150,7 +150,8 @@ class Executor:
         if not translate.returns_rows(sql) or match_command(sql) or any(p.tree for p in split_script(sql)):
             return None
         if catalog.is_catalog_query(sql):
-            return catalog.run(self.cursor, sql, [None] * n_params, self.settings).columns
+            return catalog.run(self.cursor, sql, [None] * n_params, self.settings,
+                               self.client.database_owner).columns
         self.tx.before_plain_statement()
         self.park()
         privileges.check_plain(self.cursor, self.client, sql)

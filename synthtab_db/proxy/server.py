@@ -44,7 +44,7 @@ class _Handler(socketserver.BaseRequestHandler):
             started = session.start()
             server.started(self.request)
             if started:
-                self.request.settimeout(None)
+                channel.sock.settimeout(None)  # channel.sock: the TLS socket once upgraded
                 session.serve()
         except ProtocolViolation as err:
             log.warning("protocol violation from %s: %s", session.peer, err)
@@ -60,6 +60,7 @@ class _Handler(socketserver.BaseRequestHandler):
             server.started(self.request)
             server.unregister(session)
             session.close()
+            channel.close()
 
 
 def _try_send(channel: codec.Channel, data: bytes) -> None:
@@ -116,7 +117,7 @@ class ProxyServer(socketserver.ThreadingTCPServer):
             return roles.lookup(self.role_cursor, name)
 
     def client(self, user: str, address: str) -> ClientInfo:
-        return ClientInfo(role=user, address=address, owner=user == self.owner)
+        return ClientInfo(role=user, address=address, owner=user == self.owner, database_owner=self.owner)
 
     def open_executor(self, settings: Settings, client: ClientInfo) -> Executor:
         with self.lock:
