@@ -3,6 +3,11 @@ SELECTs and small GENERATEs for a fixed time on loopback; reports throughput,
 p50/p99 latency per kind, errors, and the server's RSS over the run.
 
     python benchmarks/bench_proxy_load.py [--clients 50] [--seconds 60] [--generate-share 0.05]
+        [--train-share 0.01] [--dp-share 0.01]
+
+TRAIN (each client its own synthesizer, then sampled with SELECT … FROM <it>(10), so new
+clients and old ones see every other client's synthesizers) and DP GENERATEs (epsilon 1, written
+to the privacy ledger) run in the mix when their shares are above zero.
 
 The server is `synthtab-db serve` in its own process (so its RSS is its own) over a
 fresh DuckDB file holding the bundled Chinook; GENERATEs use the copula model and
@@ -82,7 +87,26 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def client(index: int, port: int, stop_at: float, share: float, out: dict, lock: threading.Lock) -> None:
+def statement(index: int, rng: random.Random, shares: dict[str, float]):
+    """(kind, sql, params) of the next operation, drawn by the shares."""
+    draw = rng.random()
+    seed = rng.randint(0, 10**6)
+    own = {
+        "generate": f"GENERATE SYNTHETIC FROM genre ROWS 20 INTO bench_{index} USING copula "
+                    f"WITH (replace = true, seed = {seed})",
+        "train": f"TRAIN SYNTHESIZER bench_m{index} ON genre USING copula WITH (replace = true, seed = {seed})",
+        "dp_generate": f"GENERATE SYNTHETIC FROM genre ROWS 20 INTO bench_dp{index} USING copula "
+                       f"WITH (replace = true, seed = {seed}, epsilon = 1.0)",
+    }
+    for kind, share in shares.items():
+        if draw < share:
+            return kind, own[kind], None
+        draw -= share
+    kind, sql, make = rng.choice(SELECTS)
+    return kind, sql, make(rng)
+
+
+def client(index: int, port: int, stop_at: float, shares: dict, out: dict, lock: threading.Lock) -> None:
     rng = random.Random(index)
     latencies, errors = defaultdict(list), defaultdict(int)
     try:
@@ -92,15 +116,12 @@ def client(index: int, port: int, stop_at: float, share: float, out: dict, lock:
             out["errors"][f"connect: {type(err).__name__}"] += 1
         return
     with conn:
+        trained = False
         while time.time() < stop_at:
-            if rng.random() < share:
-                kind = "generate"
-                sql = (f"GENERATE SYNTHETIC FROM genre ROWS 20 INTO bench_{index} USING copula "
-                       f"WITH (replace = true, seed = {rng.randint(0, 10**6)})")
-                params = None
-            else:
-                kind, sql, make = rng.choice(SELECTS)
-                params = make(rng)
+            kind, sql, params = statement(index, rng, shares)
+            if kind == "point" and trained and rng.random() < 0.2:
+                kind, sql, params = "sample", f"SELECT count(*) FROM bench_m{index}(10)", None
+            trained = trained or kind == "train"
             started = time.perf_counter()
             try:
                 conn.execute(sql, params).fetchall()
@@ -124,6 +145,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--generate-share", type=float, default=0.05, help="fraction of operations that GENERATE")
+    parser.add_argument("--train-share", type=float, default=0.01, help="fraction that TRAIN a synthesizer")
+    parser.add_argument("--dp-share", type=float, default=0.01, help="fraction that GENERATE with epsilon")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
@@ -143,7 +166,8 @@ def run(args, server: subprocess.Popen, port: int) -> dict:
     lock = threading.Lock()
     rss = [rss_mb(server.pid)]
     stop_at = time.time() + args.seconds
-    threads = [threading.Thread(target=client, args=(i, port, stop_at, args.generate_share, out, lock))
+    shares = {"generate": args.generate_share, "train": args.train_share, "dp_generate": args.dp_share}
+    threads = [threading.Thread(target=client, args=(i, port, stop_at, shares, out, lock))
                for i in range(args.clients)]
     started = time.perf_counter()
     for thread in threads:

@@ -135,3 +135,19 @@ def test_prepared_inserts_and_a_rolled_back_transaction(foreign, database):
     assert rows == [(1, "b", Decimal("1.25")), (2, "it's", None)]
     at = pg.execute(f"SELECT at FROM {schema}.notes WHERE id = 1").fetchone()[0]
     assert at.isoformat().startswith("2024-05-06T05:08:09")  # same instant (UTC)
+
+
+def test_synthtab_generate_returns_typed_rows_and_refreshes_foreign_tables(foreign, database):
+    pg, schema = foreign
+    server = schema.replace("synth_remote_", "synthtab_t")
+    result = pg.execute(
+        "SELECT \"table\", rows, model, rejected_rows FROM synthtab.generate("
+        "'GENERATE SYNTHETIC FROM main.genre ROWS 7 INTO synth.fresh_genre USING copula WITH (seed = 3, replace = true)',"
+        " %s, %s)",
+        [server, schema],
+    ).fetchall()
+    assert result == [("synth.fresh_genre", 7, "copula", 0)]
+    assert pg.execute(f'SELECT count(*) FROM "{schema}".fresh_genre').fetchone() == (7,)
+    pg.execute("SELECT * FROM synthtab.generate('GENERATE SYNTHETIC FROM main.genre ROWS 4 INTO synth.fresh_genre "
+               "USING copula WITH (seed = 4, replace = true)', %s, %s)", [server, schema])
+    assert pg.execute(f'SELECT count(*) FROM "{schema}".fresh_genre').fetchone() == (4,)

@@ -11,9 +11,13 @@ tables. ``serve()`` starts one; the parts:
 
 from __future__ import annotations
 
+import ssl
+
 import duckdb
 
 from synthtab_db.proxy.auth import make_authenticator
+from synthtab_db.proxy.client import ClientInfo
+from synthtab_db.proxy.limits import Limits
 from synthtab_db.proxy.server import ProxyServer
 
 
@@ -26,6 +30,8 @@ def serve(
     auth: str = "scram-sha-256",
     trust: bool = False,
     file_access: bool = False,
+    limits: Limits = Limits(),
+    tls: ssl.SSLContext | None = None,
 ) -> ProxyServer:
     """A bound (not yet serving) server; call ``serve_forever()`` or ``serve_in_thread()``.
 
@@ -36,7 +42,16 @@ def serve(
     con = duckdb.connect(database) if isinstance(database, str) else database
     if not file_access:
         con.execute("SET enable_external_access = false")
-    return ProxyServer(con, (host, port), make_authenticator(auth, user, password, trust))
+    authenticator = make_authenticator(auth, user, password, trust)
+    return ProxyServer(con, (host, port), authenticator, limits=limits, tls=tls, owner=user)
 
 
-__all__ = ["ProxyServer", "serve"]
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    """A server context from a PEM certificate and key (TLS 1.2 or later)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
+
+
+__all__ = ["ClientInfo", "Limits", "ProxyServer", "serve", "tls_context"]

@@ -12,12 +12,13 @@ regclass/oid casts become lookups; adding a catalog table is one entry in TABLES
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import duckdb
 import pyarrow as pa
 
-from synthtab_db.proxy import translate, types
+from synthtab_db.proxy import roles, translate, types
 from synthtab_db.proxy.outcome import Outcome, from_cursor
 from synthtab_db.proxy.settings import Settings
 
@@ -28,7 +29,10 @@ _CATALOG_NAME = re.compile(
     re.IGNORECASE,
 )
 _REGCLASS = re.compile(r"('(?:[^']|'')*')\s*::\s*(?:pg_catalog\.)?regclass", re.IGNORECASE)
-_OID_CAST = re.compile(r"::\s*(?:pg_catalog\.)?(oid|regtype|regproc|regnamespace|name)\b", re.IGNORECASE)
+_OID_CAST = re.compile(r"::\s*(?:pg_catalog\.)?(oid|regclass|regtype|regproc|regnamespace|name)\b", re.IGNORECASE)
+_OPERATOR = re.compile(r"OPERATOR\s*\(\s*pg_catalog\s*\.\s*(!?~)\s*\)", re.IGNORECASE)
+_COLLATE = re.compile(r"\s+COLLATE\s+pg_catalog\.\w+", re.IGNORECASE)
+_REGEX_MATCH = re.compile(r"([\w.\"]+)\s*(!?)~\s*('(?:[^']|'')*')")  # PostgreSQL's ~ matches anywhere
 _QUALIFIER = re.compile(r'\b(?:"pg_catalog"|pg_catalog)\.', re.IGNORECASE)
 
 
@@ -39,13 +43,16 @@ def is_catalog_query(sql: str) -> bool:
 
 
 def rewrite(sql: str) -> str:
+    sql = _COLLATE.sub("", _OPERATOR.sub(lambda m: m[1], sql))
+    sql = _REGEX_MATCH.sub(lambda m: f"{'NOT ' if m[2] else ''}regexp_matches({m[1]}, {m[3]})", sql)
     sql = _REGCLASS.sub(lambda m: f"__regclass({m[1]})", sql)
     sql = _OID_CAST.sub(lambda m: "::VARCHAR" if m[1].lower() == "name" else "::BIGINT", sql)
     return _QUALIFIER.sub("", sql)
 
 
-def run(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None, settings: Settings) -> Outcome:
-    emulated = build(cursor, settings)
+def run(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None, settings: Settings,
+        owner: str = "synth") -> Outcome:
+    emulated = build(cursor, settings, owner)
     text = rewrite(sql)
     try:
         _execute(emulated, text, params)
@@ -109,6 +116,15 @@ def _relation_row(oid, schema_oid, name, rows, kind) -> dict:
         "relhasrules": False,
         "relhastriggers": False,
         "relrowsecurity": False,
+        "relforcerowsecurity": False,
+        "relchecks": 0,
+        "reltablespace": 0,
+        "reloftype": 0,
+        "relreplident": "d",
+        "reltoastrelid": 0,
+        "relacl": None,
+        "relpartbound": None,
+        "reloptions": None,
     }
 
 
@@ -143,6 +159,17 @@ def _attribute_row(relid, name, data_type, index, nullable, default) -> dict:
     }
 
 
+def _defaults(cursor) -> pa.Table:
+    """Column defaults as pg_attrdef rows (adbin holds the expression text: pg_get_expr returns it)."""
+    rows = cursor.execute(
+        "SELECT table_oid * 1000 + column_index, table_oid, column_index, column_default FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND NOT internal AND column_default IS NOT NULL"
+    ).fetchall()
+    names = ["oid", "adrelid", "adnum", "adbin"]
+    return pa.table({n: pa.array([r[i] for r in rows], pa.string() if n == "adbin" else pa.int64())
+                     for i, n in enumerate(names)})
+
+
 def _types(cursor) -> list[dict]:
     known = list(types.BY_OID.values()) + [types._array_of(t) for t in types.BY_OID.values() if t.array_oid]
     return [
@@ -160,6 +187,7 @@ def _types(cursor) -> list[dict]:
             "typcategory": "U",
             "typdelim": ",",
             "typrelid": 0,
+            "typcollation": 0,
             "typinput": "",
             "typoutput": "",
         }
@@ -179,6 +207,9 @@ def _database(cursor) -> list[dict]:
             "datctype": "C",
             "datallowconn": True,
             "datistemplate": False,
+            "daticulocale": None,
+            "datlocprovider": "c",
+            "datacl": None,
         }
     ]
 
@@ -187,19 +218,41 @@ def _settings(settings: Settings) -> list[dict]:
     return [{"name": k, "setting": v} for k, v in settings.values.items()]
 
 
+@dataclass(frozen=True)
+class CatalogSource:
+    """What the emulated tables are built from."""
+
+    cursor: duckdb.DuckDBPyConnection
+    settings: Settings
+    owner: str  # the user given to serve: superuser in pg_roles
+
+
+def _role_row(oid: int, name: str, superuser: bool) -> dict:
+    return {"oid": oid, "rolname": name, "rolsuper": superuser, "rolinherit": True, "rolcreaterole": superuser,
+            "rolcreatedb": superuser, "rolcanlogin": True, "rolconnlimit": -1, "rolvaliduntil": None,
+            "rolreplication": False, "rolbypassrls": superuser, "rolpassword": "********", "rolconfig": None}
+
+
+def _roles(src: CatalogSource) -> pa.Table:
+    rows = [_role_row(10, src.owner, True)]
+    rows += [_role_row(16384 + i, name, False) for i, name in enumerate(roles.names(src.cursor))]
+    schema = pa.Table.from_pylist(rows[:1]).schema.set(8, pa.field("rolvaliduntil", pa.timestamp("us", "UTC")))
+    return pa.Table.from_pylist(rows, schema.set(12, pa.field("rolconfig", pa.list_(pa.string()))))
+
+
 def _empty(*columns: tuple[str, pa.DataType]) -> Callable:
     schema = pa.schema(list(columns))
-    return lambda cursor, settings: schema.empty_table()
+    return lambda src: schema.empty_table()
 
 
 TABLES: dict[str, Callable] = {
-    "pg_namespace": lambda cursor, settings: _schemas(cursor),
-    "pg_class": lambda cursor, settings: _relations(cursor),
-    "pg_attribute": lambda cursor, settings: _attributes(cursor),
-    "pg_type": lambda cursor, settings: _types(cursor),
-    "pg_database": lambda cursor, settings: _database(cursor),
-    "pg_settings": lambda cursor, settings: _settings(settings),
-    "pg_attrdef": _empty(("oid", pa.int64()), ("adrelid", pa.int64()), ("adnum", pa.int64()), ("adbin", pa.string())),
+    "pg_namespace": lambda src: _schemas(src.cursor),
+    "pg_class": lambda src: _relations(src.cursor),
+    "pg_attribute": lambda src: _attributes(src.cursor),
+    "pg_type": lambda src: _types(src.cursor),
+    "pg_database": lambda src: _database(src.cursor),
+    "pg_settings": lambda src: _settings(src.settings),
+    "pg_attrdef": lambda src: _defaults(src.cursor),
     "pg_collation": _empty(("oid", pa.int64()), ("collname", pa.string()), ("collnamespace", pa.int64())),
     "pg_index": _empty(
         ("indexrelid", pa.int64()),
@@ -218,8 +271,30 @@ TABLES: dict[str, Callable] = {
     "pg_description": _empty(
         ("objoid", pa.int64()), ("classoid", pa.int64()), ("objsubid", pa.int64()), ("description", pa.string())
     ),
-    "pg_inherits": _empty(("inhrelid", pa.int64()), ("inhparent", pa.int64()), ("inhseqno", pa.int64())),
-    "pg_roles": lambda cursor, settings: [{"oid": 10, "rolname": "synth", "rolsuper": False}],
+    "pg_inherits": _empty(("inhrelid", pa.int64()), ("inhparent", pa.int64()), ("inhseqno", pa.int64()),
+                          ("inhdetachpending", pa.bool_())),
+    "pg_roles": lambda src: _roles(src),
+    "pg_am": lambda src: [{"oid": 2, "amname": "heap", "amtype": "t"}],
+    # what psql's \d asks about besides columns: nothing of it exists in DuckDB
+    "pg_policy": _empty(("oid", pa.int64()), ("polname", pa.string()), ("polrelid", pa.int64()),
+                        ("polpermissive", pa.bool_()), ("polroles", pa.list_(pa.int64())), ("polqual", pa.string()),
+                        ("polwithcheck", pa.string()), ("polcmd", pa.string())),
+    "pg_statistic_ext": _empty(("oid", pa.int64()), ("stxrelid", pa.int64()), ("stxname", pa.string()),
+                               ("stxnamespace", pa.int64()), ("stxkeys", pa.list_(pa.int64())),
+                               ("stxkind", pa.list_(pa.string())), ("stxstattarget", pa.int64())),
+    "pg_publication": _empty(("oid", pa.int64()), ("pubname", pa.string()), ("puballtables", pa.bool_()),
+                             ("pubviaroot", pa.bool_())),
+    "pg_publication_rel": _empty(("oid", pa.int64()), ("prpubid", pa.int64()), ("prrelid", pa.int64()),
+                                 ("prqual", pa.string()), ("prattrs", pa.list_(pa.int64()))),
+    "pg_publication_namespace": _empty(("oid", pa.int64()), ("pnpubid", pa.int64()), ("pnnspid", pa.int64())),
+    "pg_trigger": _empty(("oid", pa.int64()), ("tgrelid", pa.int64()), ("tgname", pa.string()),
+                         ("tgisinternal", pa.bool_()), ("tgenabled", pa.string()), ("tgparentid", pa.int64())),
+    "pg_rewrite": _empty(("oid", pa.int64()), ("ev_class", pa.int64()), ("rulename", pa.string()),
+                         ("ev_enabled", pa.string())),
+    "pg_partitioned_table": _empty(("partrelid", pa.int64()), ("partstrat", pa.string())),
+    "pg_foreign_table": _empty(("ftrelid", pa.int64()), ("ftserver", pa.int64()), ("ftoptions", pa.list_(pa.string()))),
+    "pg_auth_members": _empty(("roleid", pa.int64()), ("member", pa.int64()), ("grantor", pa.int64()),
+                              ("admin_option", pa.bool_())),
 }
 
 MACROS = [
@@ -235,6 +310,15 @@ MACROS = [
     "CREATE MACRO current_setting(n) AS (SELECT max(setting) FROM pg_settings WHERE lower(name) = lower(n)), "
     "(n, missing_ok) AS (SELECT max(setting) FROM pg_settings WHERE lower(name) = lower(n))",
     "CREATE MACRO pg_table_is_visible(r) AS true",
+    "CREATE MACRO pg_get_userbyid(o) AS (SELECT coalesce(max(rolname), 'unknown (OID=' || o || ')') "
+    "FROM pg_roles WHERE oid = o)",
+    "CREATE MACRO pg_encoding_to_char(e) AS 'UTF8'",
+    "CREATE MACRO pg_get_statisticsobjdef_columns(o) AS NULL::VARCHAR",
+    "CREATE MACRO pg_relation_is_publishable(r) AS false",
+    "CREATE MACRO array_upper(a, d) AS len(a)",
+    "CREATE MACRO pg_get_triggerdef(o, p) AS NULL::VARCHAR",
+    "CREATE MACRO pg_get_indexdef(o, n, p) AS NULL::VARCHAR, (o) AS NULL::VARCHAR",
+    "CREATE MACRO pg_get_constraintdef(o, p) AS NULL::VARCHAR, (o) AS NULL::VARCHAR",
     "CREATE MACRO pg_type_is_visible(r) AS true",
 ]
 
@@ -250,11 +334,12 @@ def _table(name: str, rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist([sample]).slice(0, 0)
 
 
-def build(cursor: duckdb.DuckDBPyConnection, settings: Settings) -> duckdb.DuckDBPyConnection:
+def build(cursor: duckdb.DuckDBPyConnection, settings: Settings, owner: str = "synth") -> duckdb.DuckDBPyConnection:
     """A fresh in-memory DuckDB with the PostgreSQL-shaped catalog of the served database."""
     emulated = duckdb.connect(":memory:")
+    source = CatalogSource(cursor, settings, owner)
     for name, make in TABLES.items():
-        data = make(cursor, settings)
+        data = make(source)
         table = data if isinstance(data, pa.Table) else _table(name, data)
         emulated.register("__data", table)
         emulated.execute(f"CREATE TABLE {name} AS SELECT * FROM __data")

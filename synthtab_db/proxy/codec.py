@@ -17,6 +17,7 @@ SSL_REQUEST = 80877103
 GSSENC_REQUEST = 80877104
 CANCEL_REQUEST = 80877102
 DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024
+STARTUP_LIMIT = 10_000
 
 
 class ProtocolViolation(Exception):
@@ -36,10 +37,16 @@ class Message:
 class Channel:
     """Buffered reads of whole messages from one client socket."""
 
-    def __init__(self, sock: socket.socket, max_message: int = DEFAULT_MAX_MESSAGE):
+    def __init__(self, sock: socket.socket, max_message: int = DEFAULT_MAX_MESSAGE, startup_limit: int = STARTUP_LIMIT):
         self.sock = sock
         self.max_message = max_message
+        self.startup_limit = startup_limit
         self.reader = sock.makefile("rb", buffering=65536)
+
+    def upgrade(self, context) -> None:
+        """TLS after an SSLRequest answered 'S' (the client sends nothing else before its handshake)."""
+        self.sock = context.wrap_socket(self.sock, server_side=True)
+        self.reader = self.sock.makefile("rb", buffering=65536)
 
     def _exact(self, n: int) -> bytes:
         data = self.reader.read(n)
@@ -47,24 +54,32 @@ class Channel:
             raise ClientGone()
         return data
 
-    def _length(self, minimum: int) -> int:
+    def _length(self, minimum: int, maximum: int) -> int:
         (length,) = struct.unpack("!i", self._exact(4))
-        if length < minimum or length > self.max_message:
-            raise ProtocolViolation(f"invalid message length {length} (allowed {minimum}..{self.max_message})")
+        if length < minimum or length > maximum:
+            raise ProtocolViolation(f"invalid message length {length} (allowed {minimum}..{maximum})")
         return length
 
     def read_startup(self) -> tuple[int, bytes]:
-        length = self._length(8)
+        length = self._length(8, self.startup_limit)
         body = self._exact(length - 4)
         return struct.unpack("!i", body[:4])[0], body[4:]
 
     def read(self) -> Message:
         kind = self._exact(1)
-        length = self._length(4)
+        length = self._length(4, self.max_message)
         return Message(kind.decode("latin-1"), self._exact(length - 4))
 
     def send(self, *messages: bytes) -> None:
         self.sock.sendall(b"".join(messages))
+
+    def close(self) -> None:
+        """Closes the TLS socket too (wrapping detached the one socketserver closes)."""
+        for closing in (self.reader.close, self.sock.close):
+            try:
+                closing()
+            except OSError:
+                pass
 
 
 class Body:

@@ -17,19 +17,24 @@ from synthtab_db.connection import Connection
 from synthtab_db.dialect import STATEMENT_LEADS, split_script
 from synthtab_db.duck import run_sql
 from synthtab_db.guard import refuse_text_writes
-from synthtab_db.proxy import catalog, translate
+from synthtab_db.proxy import catalog, privileges, translate
+from synthtab_db.proxy.client import EMBEDDED, ClientInfo
 from synthtab_db.proxy.commands import ends_transaction, match_command
 from synthtab_db.proxy.errors import PgError
 from synthtab_db.proxy.outcome import Outcome, from_arrow, from_cursor
+from synthtab_db.proxy.role_commands import match_role_command
 from synthtab_db.proxy.settings import TO_DUCKDB, Settings
 from synthtab_db.proxy.transaction import FAILED, Transaction
+from synthtab_db.udfs.function_owner import owner_of
+from synthtab_db.udfs.synthesizer_functions import declare_all_macros
 
 _RETRYABLE = (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException)
 
 
 class Executor:
-    def __init__(self, connection: Connection, settings: Settings):
+    def __init__(self, connection: Connection, settings: Settings, client: ClientInfo = EMBEDDED):
         self.connection = connection
+        self.client = client
         self.cursor = connection.duckdb
         self.settings = settings
         self.tx = Transaction(self.cursor)
@@ -38,13 +43,14 @@ class Executor:
         self.live: Outcome | None = None
         self.on_deallocate = lambda name: None
         self.params: list[Any] | None = None
+        self.macros_at = -1  # the function owner's version this cursor's TEMP macros match
 
     # -- entry --------------------------------------------------------------------
     def run(self, sql: str, params: list[Any] | None = None) -> Outcome:
         if self.tx.status == FAILED and not ends_transaction(sql):
             self.tx.before_plain_statement()  # raises 25P02
         refuse_text_writes(sql)  # synthtab.* is the engine's alone, whoever asks
-        command = match_command(sql)
+        command = match_command(sql) or match_role_command(sql)
         self.params = params  # DECLARE … CURSOR FOR <query with $n> binds them
         if command is not None:
             outcome = command[0](self, command[1])
@@ -54,15 +60,24 @@ class Executor:
             sql, params = with_literals(sql, params), None
         pieces = split_script(sql)
         if any(p.tree is not None for p in pieces):
-            return self._ours(sql)
+            return self._ours(sql, pieces)
         if catalog.is_catalog_query(sql):
             self.park()
-            return catalog.run(self.cursor, sql, params, self.settings)
+            return catalog.run(self.cursor, sql, params, self.settings, self.client.database_owner)
         return self._plain(sql, params)
 
-    def _ours(self, sql: str) -> Outcome:
+    def _check(self, pieces) -> None:
+        """Privileges first (privileges.py): a refused statement has touched nothing."""
+        for piece in pieces:
+            if piece.tree is not None:
+                privileges.check_ours(self.cursor, self.client, piece.tree)
+            else:
+                privileges.check_plain(self.cursor, self.client, piece.text)
+
+    def _ours(self, sql: str, pieces) -> Outcome:
         self.tx.before_own_statement(" ".join(translate.words(sql, 2)))
         self.park()
+        self._check(pieces)
         result = self.connection.execute(sql)
         if hasattr(result, "arrow"):
             return from_arrow(result.arrow())
@@ -71,6 +86,8 @@ class Executor:
     def _plain(self, sql: str, params: list[Any] | None) -> Outcome:
         self.tx.before_plain_statement()
         self.park()
+        privileges.check_plain(self.cursor, self.client, sql)
+        self.refresh_macros()
         self._execute(sql, params)
         return self._outcome(sql)
 
@@ -117,6 +134,12 @@ class Executor:
             return Outcome(translate.COUNT_VERBS[verb[0]].format(n=n))
         return Outcome(translate.command_tag(sql))
 
+    def refresh_macros(self) -> None:
+        """Another client may have trained or dropped a synthesizer since this cursor
+        declared its table macros: declare them again."""
+        if owner_of(self.cursor).version != self.macros_at:
+            self.macros_at = declare_all_macros(self.cursor)
+
     def park(self) -> None:
         """A result still streaming must be read out before the cursor runs anything else."""
         if self.live is not None:
@@ -129,9 +152,11 @@ class Executor:
         if not translate.returns_rows(sql) or match_command(sql) or any(p.tree for p in split_script(sql)):
             return None
         if catalog.is_catalog_query(sql):
-            return catalog.run(self.cursor, sql, [None] * n_params, self.settings).columns
+            return catalog.run(self.cursor, sql, [None] * n_params, self.settings,
+                               self.client.database_owner).columns
         self.tx.before_plain_statement()
         self.park()
+        privileges.check_plain(self.cursor, self.client, sql)
         self._execute(f"SELECT * FROM ({sql.strip().rstrip(';')}) AS __describe LIMIT 0", [None] * n_params)
         outcome = from_cursor(self.cursor)
         self.cursor.fetchall()

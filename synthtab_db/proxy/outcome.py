@@ -25,6 +25,7 @@ class Outcome:
     columns: list[tuple[str, PgType]] | None = None
     rows: Iterator[tuple] = field(default_factory=lambda: iter(()))
     sent: int = 0
+    done: bool = False  # the last stream() reached the end of the rows
 
     @property
     def returns_rows(self) -> bool:
@@ -32,16 +33,20 @@ class Outcome:
 
     def take(self, limit: int) -> tuple[list[tuple], bool]:
         """Up to ``limit`` rows (0 = all); True when the stream is finished."""
-        out = []
+        out = list(self.stream(limit))
+        return out, self.done
+
+    def stream(self, limit: int) -> Iterator[tuple]:
+        """Up to ``limit`` rows (0 = all) one at a time; ``done`` tells whether more remain."""
+        count, self.done = 0, False
         for row in self.rows:
-            out.append(row)
-            if limit and len(out) >= limit:
-                break
-        self.sent += len(out)
-        done = not limit or len(out) < limit
-        if limit and len(out) == limit:
-            self.rows, done = _peek(self.rows)
-        return out, done
+            count += 1
+            self.sent += 1
+            yield row
+            if limit and count >= limit:
+                self.rows, self.done = _peek(self.rows)
+                return
+        self.done = True
 
     def materialize(self) -> None:
         self.rows = iter(list(self.rows))

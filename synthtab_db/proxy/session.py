@@ -9,10 +9,12 @@ message up to the next Sync is discarded, as PostgreSQL does.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
 import struct
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +28,7 @@ from synthtab_db.proxy.outcome import Outcome
 from synthtab_db.proxy.settings import Settings
 
 _FLUSH_AT = 64 * 1024
+log = logging.getLogger("synthtab_db.proxy")
 
 
 @dataclass
@@ -76,17 +79,24 @@ class Session:
         self.skipping = False  # after an error in the extended protocol, until Sync
         self.mode_extended = False
         self.executor: Executor | None = None
+        self.client = None  # ClientInfo once authenticated
 
     # -- startup --------------------------------------------------------------------
     def start(self) -> bool:
         """Startup packet(s) and authentication; False when the connection should close."""
         while True:
             code, body = self.channel.read_startup()
+            if code == codec.SSL_REQUEST and self.server.tls is not None:
+                self.channel.send(b"S")
+                self.channel.upgrade(self.server.tls)
+                continue
             if code in (codec.SSL_REQUEST, codec.GSSENC_REQUEST):
                 self.channel.send(b"N")
                 continue
             if code == codec.CANCEL_REQUEST:
-                pid, secret = struct.unpack("!ii", body[:8])
+                if len(body) != 8:
+                    raise ProtocolViolation("malformed CancelRequest")
+                pid, secret = struct.unpack("!ii", body)
                 self.server.cancel(pid, secret)
                 return False
             break
@@ -101,13 +111,20 @@ class Session:
 
     def _authenticate(self, params: dict[str, str]) -> bool:
         user = params.get("user", "")
-        if not self.server.authenticator.authenticate(self.channel, user, self.peer):
-            self.channel.send(codec.error_response("28P01", f'password authentication failed for user "{user}"', "FATAL"))
+        if not self.server.authenticator.authenticate(self.channel, user, self.peer, self.server.role_verifier):
+            self._refuse_login(user)
+            return False
+        self.server.failed_logins.succeed(self.peer)
+        self.client = self.server.client(user, self.peer)
+        if not self.server.admit(self):
+            log.warning("too many connections: refused %s from %s", user, self.peer)
+            self.channel.send(codec.error_response("53300", "sorry, too many clients already", "FATAL"))
             return False
         act_as(Actor(role=user, client=self.peer))  # the audit trail's who and from where (synthtab.runs)
         settings = Settings(params)
-        self.executor = self.server.open_executor(settings)
+        self.executor = self.server.open_executor(settings, self.client)
         self.executor.on_deallocate = self._deallocate
+        log.info("connection authorized: user=%s address=%s owner=%s", user, self.peer, self.client.owner)
         self.channel.send(
             codec.authentication(0),
             *[codec.parameter_status(k, v) for k, v in settings.reported().items()],
@@ -115,6 +132,13 @@ class Session:
             codec.ready_for_query("I"),
         )
         return True
+
+    def _refuse_login(self, user: str) -> None:
+        """Logged with the address; the answer is held longer for each recent failure."""
+        delay = self.server.failed_logins.fail(self.peer)
+        log.warning('password authentication failed for user "%s" from %s (held %.1f s)', user, self.peer, delay)
+        time.sleep(delay)
+        self.channel.send(codec.error_response("28P01", f'password authentication failed for user "{user}"', "FATAL"))
 
     # -- main loop ------------------------------------------------------------------
     def serve(self) -> None:
@@ -135,6 +159,7 @@ class Session:
                 self._error(err)
 
     def _error(self, err: BaseException) -> None:
+        log.info("error %s for %s@%s: %s", sqlstate_of(err), self.client.role, self.peer, message_of(err))
         self.executor.tx.fail()
         self.out.add(codec.error_response(sqlstate_of(err), message_of(err)))
         self.skipping = self.mode_extended
@@ -154,9 +179,11 @@ class Session:
         if not pieces:
             self.out.add(codec.EMPTY_QUERY)
         for piece in pieces:
+            started = time.perf_counter()
             outcome = self.executor.run(piece.text)
             self._send_rows(outcome, [0], 0, describe=True)
             self.executor.end_of_transaction()
+            self._log_statement(piece.text, started)
         self._ready()
 
     # -- extended query ---------------------------------------------------------------
@@ -213,6 +240,7 @@ class Session:
         portal = self._portal(name)
         if portal.finished:
             raise PgError("55000", f'portal "{name}" cannot be run')
+        started = time.perf_counter()
         outcome = self._run_portal(portal)
         done = self._send_rows(outcome, portal.result_formats, max(limit, 0), describe=False)
         if not done:
@@ -222,6 +250,7 @@ class Session:
             return
         portal.finished = True
         self.executor.end_of_transaction()
+        self._log_statement(portal.prepared.sql, started)
 
     def on_sync(self, message: Message) -> None:
         self.skipping = False
@@ -257,18 +286,23 @@ class Session:
         return portal.outcome
 
     def _send_rows(self, outcome: Outcome, formats: list[int], limit: int, describe: bool) -> bool:
+        """DataRow messages as the rows stream from DuckDB: memory stays flat in the row count."""
         if outcome.returns_rows:
             if describe:
                 self.out.add(_row_description(outcome.columns, formats))
             oids = [pg.oid for _, pg in outcome.columns]
             binary = [_format(formats, i) == 1 for i in range(len(oids))]
-            rows, done = outcome.take(limit)
-            for row in rows:
+            for row in outcome.stream(limit):
                 self.out.add(codec.data_row([types.encode(v, oids[i], binary[i]) for i, v in enumerate(row)]))
-            if not done:
+            if not outcome.done:
                 return False
         self.out.add(codec.command_complete(outcome.final_tag()))
         return True
+
+    def _log_statement(self, sql: str, started: float) -> None:
+        if log.isEnabledFor(logging.INFO):
+            took = (time.perf_counter() - started) * 1000
+            log.info("statement by %s@%s (%.1f ms): %s", self.client.role, self.peer, took, _for_log(sql))
 
     def _deallocate(self, name: str | None) -> None:
         if name is None:
@@ -280,6 +314,12 @@ class Session:
         if self.executor is not None:
             self.executor.tx.abandon()
             self.server.close_executor(self.executor)
+
+
+def _for_log(sql: str) -> str:
+    """One line, at most 200 characters, with passwords of role statements masked."""
+    text = re.sub(r"(PASSWORD\s+)'(?:[^']|'')*'", r"\1'***'", " ".join(sql.split()), flags=re.IGNORECASE)
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _format(formats: list[int], i: int) -> int:

@@ -19,6 +19,7 @@ from synthtab_db import store
 from synthtab_db.duck import run_sql
 from synthtab_db.planner.roles import column_roles
 from synthtab_db.planner.schema import Kind, Table
+from synthtab_db.udfs.function_owner import owner_of
 
 CHUNK = 65_536
 _PLAIN = {Kind.ENUM: "VARCHAR", Kind.UUID: "VARCHAR", Kind.JSON: "VARCHAR"}
@@ -65,18 +66,20 @@ def register_table_function(con: duckdb.DuckDBPyConnection, name: str) -> None:
     state = json.loads(store.load_state(con, name))
     table = Table.model_validate(state["table"])
     struct_sql = _struct_sql(table, state.get("model_columns") or list(column_roles(table).model))
-    return_type = duckdb.sqltype(struct_sql)
     list_type = con.sql(f"SELECT NULL::{struct_sql} AS x").to_arrow_table().schema.field("x").type
-    drop_table_function(con, name)
-    con.create_function(
-        _udf_name(name),
-        _Sampler(con, name, list_type),
-        ["BIGINT", "BIGINT", "BIGINT"],
-        return_type,
-        type="arrow",
-        side_effects=True,
-        null_handling="special",
-    )
+    owner = owner_of(con)
+    with owner.lock:  # on the owning connection, once per database (function_owner.py)
+        _remove_function(owner.connection, name)
+        owner.connection.create_function(
+            _udf_name(name),
+            _Sampler(owner.connection, name, list_type),
+            ["BIGINT", "BIGINT", "BIGINT"],
+            duckdb.sqltype(struct_sql),
+            type="arrow",
+            side_effects=True,
+            null_handling="special",
+        )
+        owner.version += 1
     declare_table_macro(con, name)
 
 
@@ -93,11 +96,27 @@ def declare_table_macro(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 def drop_table_function(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    owner = owner_of(con)
+    with owner.lock:
+        _remove_function(owner.connection, name)
+        owner.version += 1
+    run_sql(con, f"DROP MACRO TABLE IF EXISTS temp.{_ident(name)}")
+
+
+def _remove_function(con: duckdb.DuckDBPyConnection, name: str) -> None:
     try:
         con.remove_function(_udf_name(name))
     except (duckdb.InvalidInputException, duckdb.CatalogException):
         pass
-    run_sql(con, f"DROP MACRO TABLE IF EXISTS temp.{_ident(name)}")
+
+
+def declare_all_macros(con: duckdb.DuckDBPyConnection) -> int:
+    """A cursor's TEMP macros for every stored synthesizer (their UDFs are the owner's);
+    returns the owner's version they were declared at."""
+    version = owner_of(con).version
+    for name in store.list_names(con):
+        declare_table_macro(con, name)
+    return version
 
 
 def register_all(con: duckdb.DuckDBPyConnection) -> None:
