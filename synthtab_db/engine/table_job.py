@@ -172,6 +172,8 @@ class TableRun:
         columns.update(self._foreign(n, parents))
         if positions is not None and self.learned.sequence is not None:
             columns[self.learned.sequence.column] = self.sequence_values.take(pa.array(positions))
+        if self.learned.rules is not None:
+            columns = self.learned.rules.from_model(columns, self.job.table, n, self.rng)
         ordered = {c.name: _fit_length(c, columns[c.name]) for c in self.job.table.columns}
         ordered[ROW_ORDER] = pa.array(np.arange(row_offset, row_offset + n, dtype=np.int64))
         if positions is not None:
