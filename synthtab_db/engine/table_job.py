@@ -181,6 +181,8 @@ class TableRun:
         return pa.table(ordered)
 
     def model_columns(self) -> tuple[str, ...]:
+        if self.learned.rules is not None:  # the rules may leave the model nothing to learn
+            return self.learned.model_columns
         return self.learned.model_columns or self.roles.model
 
     def _model_sample(self, n: int, seed: int, context: pa.Table | None = None) -> list[pa.Array]:

@@ -77,6 +77,7 @@ def _string_exprs(q: str) -> dict[str, str]:
         "spaces": f"avg(length({q}) - length(replace({q}, ' ', '')))",
         "shapes": f"count(DISTINCT {shapes.shape_sql(q)})",
         "shape_length": f"max(length({q})) - min(length({q}))",
+        "digits": shapes.matches_sql(q, ".*[0-9].*"),
     }
 
 
@@ -93,7 +94,8 @@ def _string_decide(column: Column, a: dict, rows: int) -> dict:
         return {"meaning": "text"}
     if a["name"] >= shapes.MATCH_SHARE and share >= 0.3 and _named_like_a_person(column.name):
         return {"meaning": "name"}
-    if a["shapes"] <= 3 and share >= SHAPE_DISTINCT_SHARE and a["shape_length"] <= 2 and a["length"] >= 3:
+    if a["shapes"] <= 3 and share >= SHAPE_DISTINCT_SHARE and a["shape_length"] <= 2 and a["length"] >= 3 \
+            and a["digits"] >= shapes.MATCH_SHARE and rows >= MIN_ID_ROWS:
         return {"meaning": "code"}
     return {}
 

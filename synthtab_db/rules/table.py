@@ -48,7 +48,8 @@ class TableRules:
         rest = {c for c in free if c not in taken}
         return TableRules(
             profile=profile.model_copy(update={"derived": derived, "dependencies": tuple(deps)}),
-            gaps=gap_rules.plan_gaps(table, profile.inequalities, rest),
+            gaps=gap_rules.plan_gaps(table, profile.inequalities, rest,
+                                      gap_rules.spreads(data, table, profile.inequalities)),
             mappings={d.column: (d.determinant, lookup.learn_mapping(data, d.determinant, d.column)) for d in deps},
             hints={c: learn_hints(data.column(c) if c in data.column_names else pa.array([], pa.string()),
                                   profile.column(c)) for c in shaped + guarded},
@@ -57,6 +58,11 @@ class TableRules:
 
     def unmodelled(self) -> set[str]:
         return {d.column for d in self.profile.derived} | set(self.mappings) | set(self.shaped)
+
+    def streamed(self, table: Table, model_columns: tuple[str, ...]) -> list[str]:
+        """The columns a synthesizer's table function returns: the model's and those the rules make."""
+        made = set(model_columns) | self.unmodelled()
+        return [c.name for c in table.columns if c.name in made]
 
     def model_columns(self, free: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(c for c in free if c not in self.unmodelled())
@@ -79,10 +85,13 @@ class TableRules:
                    rng: np.random.Generator) -> dict[str, pa.Array]:
         out = self._round(columns)
         out = self._round(gap_rules.from_gaps(out, table, self.gaps)) if self.gaps else out
-        out = recompute(out, table, self.profile.derived)
+        derived = tuple(d for d in self.profile.derived if set(d.sources) <= set(out))
+        out = recompute(out, table, derived)
         for column, (determinant, mapping) in self.mappings.items():
             fallback = out.get(column, pa.nulls(n, arrow_type(table.column(column).type)))
-            out[column] = lookup.look_up(mapping, out[determinant], fallback)
+            out[column] = lookup.look_up(mapping, out[determinant], fallback) if determinant in out else fallback
+        out.update({d.column: pa.nulls(n, arrow_type(table.column(d.column).type))
+                    for d in self.profile.derived if d.column not in out})
         for column in self.shaped:
             meaning = self.profile.column(column).meaning
             out[column] = make_values(meaning, n, rng, self.hints[column])
