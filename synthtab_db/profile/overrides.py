@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from synthtab_db.errors import SynthError
-from synthtab_db.planner.schema import Table
+from synthtab_db.planner.schema import Kind, Table
 from synthtab_db.profile.model import MEANINGS, ColumnProfile, TableProfile
 from synthtab_db.profile.names import CODE_SHAPES, PHONE_SHAPES
 
 #: what a user may write -> meaning ('id' is short for identifier)
 ALIASES = {"id": "identifier", **{m: m for m in MEANINGS}}
+#: meaning -> the column kinds it fits (absent: any kind)
+FITS = {
+    "identifier": (Kind.INTEGER, Kind.STRING, Kind.UUID),
+    **{m: (Kind.STRING,) for m in ("email", "phone", "url", "code", "name", "text")},
+}
 
 
 def apply_overrides(profile: TableProfile, table: Table, columns: dict[str, str] | None) -> TableProfile:
@@ -36,4 +41,9 @@ def _meaning(table: Table, name: str, meaning: str) -> str:
     if str(meaning).lower() not in ALIASES:
         raise SynthError(f"option columns: {name!r} => {meaning!r} is not a column meaning; "
                          f"allowed: {', '.join(sorted(ALIASES))}")
-    return ALIASES[str(meaning).lower()]
+    found = ALIASES[str(meaning).lower()]
+    column = table.column(name)
+    if column.type.kind not in FITS.get(found, (column.type.kind,)):
+        kinds = ", ".join(k.value for k in FITS[found])
+        raise SynthError(f"option columns: {name!r} is {column.type.sql}, and {found!r} fits only {kinds} columns")
+    return found

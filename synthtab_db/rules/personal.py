@@ -11,6 +11,9 @@ import pyarrow.compute as pc
 
 from synthtab_db.profile.model import RARE_BELOW, ColumnProfile
 
+#: words per value when there are no rows to count them in
+DEFAULT_WORDS = {"name": 2, "text": 8}
+
 
 def learn_hints(values: pa.ChunkedArray | pa.Array, profile: ColumnProfile) -> dict:
     """Frequent whole values, frequent words, the usual word count and case."""
@@ -21,7 +24,7 @@ def learn_hints(values: pa.ChunkedArray | pa.Array, profile: ColumnProfile) -> d
     return {
         "allowed": sorted(v for v, k in whole.items() if k >= RARE_BELOW),
         "tokens": sorted(t for t, k in token_rows.items() if k >= RARE_BELOW and t.isalpha()),
-        "words": words.most_common(1)[0][0] if words else 1,
+        "words": words.most_common(1)[0][0] if words else DEFAULT_WORDS.get(profile.meaning, 1),
         "upper": bool(strings) and sum(v.isupper() for v in strings) > len(strings) / 2,
         "domains": list(profile.domains),
         "shapes": list(profile.shapes),

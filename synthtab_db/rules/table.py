@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
@@ -22,6 +23,7 @@ from synthtab_db.rules import gaps as gap_rules
 from synthtab_db.rules import lookup
 from synthtab_db.rules.derive import recompute
 from synthtab_db.rules.personal import learn_hints, not_allowed
+from synthtab_db.rules.rare import REMAKE_ROUNDS
 from synthtab_db.rules.rounding import round_column
 from synthtab_db.rules.values import make_values, replace_where
 from synthtab_db.transforms.codecs import arrow_type
@@ -81,8 +83,9 @@ class TableRules:
         return table.model_copy(update={"columns": columns, "checks": checks})
 
     # -- generation ------------------------------------------------------------------
-    def from_model(self, columns: dict[str, pa.Array], table: Table, n: int,
-                   rng: np.random.Generator) -> dict[str, pa.Array]:
+    def from_model(self, columns: dict[str, pa.Array], table: Table, n: int, rng: np.random.Generator,
+                   rare: dict[str, pa.Array] | None = None) -> dict[str, pa.Array]:
+        """``rare``: the source's rare personal values (``rules.rare``), never to be emitted."""
         out = self._round(columns)
         out = self._round(gap_rules.from_gaps(out, table, self.gaps)) if self.gaps else out
         derived = tuple(d for d in self.profile.derived if set(d.sources) <= set(out))
@@ -99,7 +102,22 @@ class TableRules:
             values = out[column]
             out[column] = replace_where(values, not_allowed(values, self.hints[column]),
                                         self.profile.column(column).meaning, rng, self.hints[column])
+        for column, values in (rare or {}).items():
+            out[column] = self._avoid(column, out[column], values, rng)
         return out
+
+    def personal_columns(self) -> tuple[str, ...]:
+        return self.shaped + self.guarded
+
+    def _avoid(self, column: str, values: pa.Array, rare: pa.Array, rng: np.random.Generator) -> pa.Array:
+        """Values made again while any equals a rare source value."""
+        meaning = self.profile.column(column).meaning
+        for _ in range(REMAKE_ROUNDS):
+            hit = pc.fill_null(pc.is_in(pc.cast(values, pa.string()), value_set=rare), False)
+            if not pc.any(hit).as_py():
+                break
+            values = replace_where(values, hit.to_numpy(zero_copy_only=False), meaning, rng, self.hints[column])
+        return values
 
     def _round(self, columns: dict[str, pa.Array]) -> dict[str, pa.Array]:
         """Values on the source's grain and precision (before anything is computed from them)."""
