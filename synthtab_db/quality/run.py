@@ -20,6 +20,7 @@ from synthtab_db.quality.options import EvaluateOptions, parse_options
 from synthtab_db.quality.report import MetricRow, Report
 from synthtab_db.quality.report_store import in_own_transaction, new_run_id, save
 from synthtab_db.quality.scores import overall_rows, schema_overall, summary_table
+from synthtab_db.quality.verbatim import verbatim_copies
 
 
 def _columns(ctx: Context) -> list[MetricRow]:
@@ -42,6 +43,7 @@ def _privacy(ctx: Context) -> list[MetricRow]:
     if not ctx.specs:
         return []
     rows = privacy.exact_copies(ctx.con, ctx.specs, ctx.synthetic, ctx.real, ctx.holdout)
+    rows += verbatim_copies(ctx.con, ctx.specs, ctx.synthetic, ctx.real)
     train, holdout = privacy.equalise(ctx.real_sample, ctx.holdout_sample, ctx.options.seed)
     inputs = privacy.Inputs(ctx.enc, train, holdout, ctx.synthetic_sample, ctx.options.sensitive, ctx.options.seed)
     return rows + privacy.distance_metrics(inputs)
