@@ -7,6 +7,7 @@ the whole statement back, so all target tables appear or none do.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import duckdb
@@ -21,7 +22,7 @@ from synthtab_db.engine.learn import epoch_callback, learned_from_state
 from synthtab_db.engine.table_job import ProgressFn, TableJob, TableResult, generate_table
 from synthtab_db.engine.targets import create_table_sql, table_expr
 from synthtab_db.errors import SynthError
-from synthtab_db.models import default_model, get_model
+from synthtab_db.models import auto, default_model, get_model
 from synthtab_db.planner.graph import parent_ref
 from synthtab_db.planner.plan import build_plan, close_under_parents
 from synthtab_db.planner.schema import ForeignKey, Schema, Table, TableRef
@@ -62,13 +63,23 @@ def run_generate(
     statement = split_options(statement, getattr(model, "options_model", None))
     resolve_device(statement.options.device)
     schema = schema or catalog.read_schema(con)
-    jobs = _jobs(con, schema, statement, model)
+    jobs = [resolve_auto(con, job) for job in _jobs(con, schema, statement, model)]
     budget.prepare_jobs(con, jobs, statement.options, statement.model_options, _count)
     if statement.options.target_quality is not None:
         from synthtab_db.engine.feedback import run_feedback  # noqa: PLC0415 (it imports this module)
 
         return run_feedback(con, jobs[0], statement, progress)
     return _run_jobs(con, jobs, statement, progress)
+
+
+def resolve_auto(con, job: TableJob) -> TableJob:
+    """USING auto (models/auto.py): the model for this table, and why, in the result's note."""
+    rows = _count(con, job.source) if job.learned is None else 0
+    model, options, why = auto.resolve(job.model, job.model_options, rows, len(job.table.columns))
+    if why is None:
+        return job
+    note = "; ".join(n for n in (job.note, why) if n)
+    return dataclasses.replace(job, model=model, model_options=options, note=note)
 
 
 def _run_jobs(con, jobs: list[TableJob], statement: GenerateStatement, progress) -> pa.Table:
