@@ -23,6 +23,7 @@ TABLES = {
     "adult_1000": f"SELECT * FROM read_csv('{ADULT}') USING SAMPLE reservoir(1000 ROWS) REPEATABLE (1)",
     "air_2000": f"SELECT * FROM read_csv('{AIR}') USING SAMPLE reservoir(2000 ROWS) REPEATABLE (1)",
     "adult_5000": f"SELECT * FROM read_csv('{ADULT}') USING SAMPLE reservoir(5000 ROWS) REPEATABLE (1)",
+    "air_8000": f"SELECT * FROM read_csv('{AIR}') USING SAMPLE reservoir(8000 ROWS) REPEATABLE (1)",
     "adult_20000": f"SELECT * FROM read_csv('{ADULT}') USING SAMPLE reservoir(20000 ROWS) REPEATABLE (1)",
 }
 

@@ -75,7 +75,7 @@ def run_generate(
 def resolve_auto(con, job: TableJob) -> TableJob:
     """USING auto (models/auto.py): the model for this table, and why, in the result's note."""
     rows = _count(con, job.source) if job.learned is None else 0
-    model, options, why = auto.resolve(job.model, job.model_options, rows, len(job.table.columns))
+    model, options, why = auto.resolve(job.model, job.model_options, rows, job.table)
     if why is None:
         return job
     note = "; ".join(n for n in (job.note, why) if n)

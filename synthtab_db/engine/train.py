@@ -45,7 +45,7 @@ def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progres
     budget.check(con, [request], statement.allow_non_private)
     if request.epsilon is not None:
         options = {**options, "delta": request.delta}
-    model, options, _why = auto.resolve(model, options, _count(con, table.ref), len(table.columns))
+    model, options, _why = auto.resolve(model, options, _count(con, table.ref), table)
     started = time.perf_counter()
     learned = learn_table(
         con, table, table.ref, parents, model, options, on_epoch=epoch_callback(progress, str(table.ref)),
