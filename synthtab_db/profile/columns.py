@@ -122,7 +122,18 @@ def column_profiles(con: duckdb.DuckDBPyConnection, table: Table, source: str, r
         if detector:
             exprs.update({f"{i}:{k}": v for k, v in detector.exprs(quote(column.name)).items()})
     found = aggregates(con, source, exprs) if rows else {}
-    return tuple(_profile(con, source, i, column, found, rows) for i, column in enumerate(table.columns))
+    profiles = tuple(_profile(con, source, i, column, found, rows) for i, column in enumerate(table.columns))
+    if table.primary_key is None:
+        return profiles
+    keys = {c.lower() for key in table.keys for c in key.columns}
+    return tuple(_declared_ids_only(p, keys) for p in profiles)
+
+
+def _declared_ids_only(profile: ColumnProfile, keys: set[str]) -> ColumnProfile:
+    """A table that declares its PRIMARY KEY has named its row id: another unique dense
+    column is a value (a count, a rank) the model learns."""
+    undeclared = profile.meaning == "identifier" and profile.name.lower() not in keys
+    return profile.model_copy(update={"meaning": "value"}) if undeclared else profile
 
 
 def _profile(con, source: str, i: int, column: Column, found: dict, rows: int) -> ColumnProfile:
