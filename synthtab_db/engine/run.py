@@ -18,6 +18,7 @@ from synthtab_db import catalog, store
 from synthtab_db.device import resolve_device
 from synthtab_db.duck import atomic, first_row, run_sql
 from synthtab_db.engine.deferred import fill_deferred
+from synthtab_db.engine import provenance
 from synthtab_db.engine.learn import epoch_callback, learned_from_state
 from synthtab_db.engine.table_job import ProgressFn, TableJob, TableResult, generate_table
 from synthtab_db.engine.targets import create_table_sql, table_expr
@@ -337,6 +338,9 @@ def _execute(con, jobs: list[TableJob], statement: GenerateStatement, progress) 
             fill_deferred(con, job.table, job.source, job.target, job.deferred, None if seed is None else [seed, i, 1],
                           results[i].deferred_samplers)
     budget.record_results(con, jobs, results, "GENERATE SYNTHETIC FROM")  # same transaction as the tables
+    for job, result in zip(jobs, results):  # what made each table, for EVALUATE's report
+        provenance.record(con, job.target, {"source": str(job.source), "model": result.model, "seed": seed,
+                                            "options": job.model_options, "note": result.note})
     return results
 
 

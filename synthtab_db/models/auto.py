@@ -23,9 +23,9 @@ from synthtab_db.planner.schema import Kind, Table
 #: the copula is chosen for tables below this many source rows whose columns are mostly numbers
 #: or dates; measured (benchmarks/bench_auto.py, EVALUATE fidelity): copula ahead on pagila
 #: activity (599 rows, all numeric) 0.942 vs 0.938 and Beijing air (2,000, 12 of 14 numeric)
-#: 0.923 vs 0.877; argn ahead on Adult (6 of 15 numeric) at 1,000 rows 0.948 vs 0.941 and at
-#: 5,000 rows 0.968 vs 0.954
-COPULA_BELOW_ROWS = 10_000
+#: 0.923 vs 0.877, argn ahead on the same air table at 8,000 rows 0.952 vs 0.945 and on Adult
+#: (6 of 15 numeric) at 1,000 rows 0.948 vs 0.941; the bound sits between 2,000 and 8,000
+COPULA_BELOW_ROWS = 5_000
 #: share of numeric / temporal columns from which the copula is chosen on a small table
 COPULA_NUMERIC_SHARE = 0.5
 #: the model otherwise, when installed

@@ -246,10 +246,22 @@ def report_html(report: Report) -> str:
     at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (
         f"<section><h1>{title}</h1><p class='note'>EVALUATE SYNTHETIC {escape(report.synthetic)} AGAINST "
-        f"{escape(report.real)}{holdout}{target} · evaluated {at}</p>"
+        f"{escape(report.real)}{holdout}{target} · evaluated {at}</p>{_made_by(report)}"
         + "".join(s(report) for s in SECTIONS)
         + "</section>"
     )
+
+
+def _made_by(report: Report) -> str:
+    """Source, model, options, seed and time of the GENERATE that made the table (its comment)."""
+    made = report.of_group("overall", "generated_by")
+    if not made:
+        return "<p class='note'>Not made by GENERATE (or its comment was changed): model unknown.</p>"
+    d = made[0].detail
+    options = ", ".join(f"{k} = {v}" for k, v in (d.get("options") or {}).items()) or "defaults"
+    return (f"<p class='note'>Generated from {escape(str(d.get('source')))} by USING {escape(str(d.get('model')))}, "
+            f"seed {escape(str(d.get('seed')))}, options: {escape(options)}, at {escape(str(d.get('at')))}"
+            + (f"; {escape(str(d['note']))}" if d.get("note") else "") + ".</p>")
 
 
 def write_html_report(reports: Report | Sequence[Report], path: str | Path) -> Path:

@@ -9,6 +9,7 @@ import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
 from synthtab_db.catalog import read_schema, table_names
+from synthtab_db.engine import provenance
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import TableRef
 from synthtab_db.quality import pairwise, privacy, utility
@@ -70,7 +71,10 @@ def evaluate_table(
 ) -> Report:
     """Every registered part for one synthetic/real pair, then the overall scores."""
     ctx = prepare(con, synthetic, real, holdout, target, options or EvaluateOptions())
-    return _scored(Report(str(synthetic), str(real), str(holdout) if holdout else None, ctx.target), ctx, PARTS)
+    report = Report(str(synthetic), str(real), str(holdout) if holdout else None, ctx.target)
+    made = provenance.read(con, synthetic)
+    report.add([MetricRow("overall", "generated_by", None, None, made)] if made else [])
+    return _scored(report, ctx, PARTS)
 
 
 def fidelity_report(
