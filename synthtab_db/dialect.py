@@ -104,6 +104,13 @@ class SetPrivacyBudget(exp.Expression):
     arg_types = {"this": True, "expression": True}
 
 
+class DescribeSynthetic(exp.Expression):
+    """DESCRIBE SYNTHETIC <table> [WITH (columns = {...})] | DESCRIBE SYNTHETIC SYNTHESIZER <name>:
+    the column profile and the rules between columns."""
+
+    arg_types = {"this": False, "synthesizer": False, "options": False}
+
+
 def _position(token: Token | None) -> str:
     if token is None or token.token_type == TokenType.SENTINEL:
         return "at the end of the statement"
@@ -187,6 +194,16 @@ class SynthParser(DuckDB.Parser):
         exists = self._match_text_seq("IF", "EXISTS")
         node = DropSynthesizer(this=self.identifier("a synthesizer name after DROP SYNTHESIZER"), exists=exists)
         self.parse_clauses(node, {})
+        return node
+
+    def parse_describe(self) -> DescribeSynthetic:
+        node = DescribeSynthetic()
+        if self._match_text_seq("SYNTHESIZER"):
+            node.set("synthesizer", self.identifier("a synthesizer name after DESCRIBE SYNTHETIC SYNTHESIZER"))
+            self.parse_clauses(node, {})
+        else:
+            node.set("this", self.table_name("table"))
+            self.parse_clauses(node, {("WITH",): GENERATE_CLAUSES[("WITH",)]})
         return node
 
     # -- SHOW / SET PRIVACY BUDGET -------------------------------------------------------
@@ -316,6 +333,7 @@ STATEMENT_LEADS: dict[tuple[str, ...], Callable[[SynthParser], exp.Expression]] 
     ("SHOW", "PRIVACY"): SynthParser.parse_show_budget,
     ("SET", "PRIVACY"): SynthParser.parse_set_budget,
     ("SHOW", "RUNS"): SynthParser.parse_show_runs,
+    ("DESCRIBE", "SYNTHETIC"): SynthParser.parse_describe,
 }
 
 

@@ -10,6 +10,7 @@ from sqlglot import exp
 
 from synthtab_db.dialect import (
     AttachPostgres,
+    DescribeSynthetic,
     DetachPostgres,
     DropSynthesizer,
     EvaluateSynthetic,
@@ -54,6 +55,7 @@ HANDLERS: dict[type[exp.Expression], Handler] = {
         con, _budget_table(con, tree.this), literal_value(tree.expression)
     ),
     ShowRuns: lambda con, tree, progress: runs.show(con),
+    DescribeSynthetic: lambda con, tree, progress: _describe(con, tree),
 }
 
 #: Statements the audit trail records (synthtab.runs), by the verb it files them under.
@@ -64,6 +66,15 @@ AUDITED: dict[type[exp.Expression], str] = {
     DropSynthesizer: "DROP SYNTHESIZER",
     SetPrivacyBudget: "SET PRIVACY BUDGET",
 }
+
+
+def _describe(con, tree) -> pa.Table:
+    from synthtab_db.profile.describe import describe_synthesizer, describe_table
+    from synthtab_db.statements import raw_options
+
+    if tree.args.get("synthesizer") is not None:
+        return describe_synthesizer(con, tree.args["synthesizer"].name)
+    return describe_table(con, table_ref(tree.this), raw_options(tree).get("columns"))
 
 
 def _generate(con, tree, progress) -> pa.Table:

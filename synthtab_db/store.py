@@ -105,12 +105,12 @@ def load_synthesizer(con, name: str) -> dict[str, Any]:
     return dict(zip(cols, row))
 
 
-def load_model(con, name: str):
-    """Only the stored model (no key generators, no FK samplers): what a table function samples."""
-    from synthtab_db.models import get_model  # noqa: PLC0415 (models import torch where installed)
+def load_learned(con, name: str):
+    """The stored model with what was learned around it (the column rules a table function applies)."""
+    from synthtab_db.engine.learn import learned_from_state  # noqa: PLC0415 (imports the models)
 
     stored = load_synthesizer(con, name)
-    return get_model(stored["model"]).from_bytes(stored["weights"])
+    return learned_from_state(json.loads(stored["state"]), stored["weights"])
 
 
 def load_state(con, name: str) -> str:

@@ -85,7 +85,8 @@ def education_pairs_kept(real: pa.Table, synthetic: pa.Table) -> float:
 def test_registered_as_the_default_model(monkeypatch):
     monkeypatch.delenv("SYNTHTAB_DEFAULT_MODEL", raising=False)  # the tests' quick default
     assert get_model("argn") is ArgnSynthesizer and ArgnSynthesizer.preference == 100
-    assert default_model() == "argn" and ArgnSynthesizer.supports_conditions
+    # the default is auto (models/auto.py): argn for big or mostly categorical tables, the copula otherwise
+    assert default_model() == "auto" and ArgnSynthesizer.supports_conditions
 
 
 def test_sample_has_exactly_the_fitted_columns_typed_like_the_copula(synthetic, people):

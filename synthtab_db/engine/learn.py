@@ -30,6 +30,8 @@ from synthtab_db.privacy import child_counts as dp_counts
 from synthtab_db.privacy.setup import fit_privacy
 from synthtab_db.privacy.units import unit_ids
 from synthtab_db.sqlbuild import count_rows, table_sql
+from synthtab_db.rules import TableRules
+from synthtab_db.rules.learn import learn_rules, meaning_key_generator
 from synthtab_db.transforms import column_bounds
 
 
@@ -47,6 +49,7 @@ class Learned:
     context: ContextSpec | None = None
     inherited: list[InheritedKey] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the result should tell (orphaned source keys)
+    rules: TableRules | None = None  # column meaning and rules between columns (None under DP)
 
     def fk(self, columns: tuple[str, ...]) -> ForeignKey:
         return next(fk for fk in self.table.foreign_keys if fk.columns == columns)
@@ -107,6 +110,13 @@ def learn_table(
         side = dp_side.open_side(con, data, table, main_fk, keys, model_options)
         reserved = side.reserved
     private = main_fk is not None and side is not None
+    # the profile reads rows (frequent values, A -> B tables), so under DP the model alone learns
+    learnt = None if side is not None else learn_rules(con, table, source, data, model_columns,
+                                                       model_options.get("columns"))
+    rules, keys = (learnt.rules, roles.keys + learnt.identifiers) if learnt else (None, roles.keys)
+    model_columns = learnt.model_columns if learnt else model_columns
+    fit_data = rules.to_model(data, table) if rules else data
+    fit_table = rules.model_table(table) if rules else table
     if private:
         # under DP a child protects its parents: rows are grouped by their main parent (privacy.units),
         # and the children-per-parent counts are released from noise reserved out of the same epsilon
@@ -116,9 +126,9 @@ def learn_table(
     run = fit_context(model, model_options, data.num_rows, reserved, units, on_epoch)
     try:
         if context is None:
-            fitted = synthesizer.fit(data.select(list(model_columns)), table, run=run)
+            fitted = synthesizer.fit(fit_data.select(list(model_columns)), fit_table, run=run)
         else:
-            fitted = synthesizer.fit(data.select(list(model_columns)), context.model_table(table),
+            fitted = synthesizer.fit(fit_data.select(list(model_columns)), context.model_table(fit_table),
                                      data.select(context.names), run=run)
         samplers = _samplers(con, table, source, {**parent_sources, **(deferred if side else {})}, main_fk, side)
         if private:
@@ -133,7 +143,7 @@ def learn_table(
         return Learned(
             table=table,
             model=fitted,
-            keygens=_keygens(data, table, roles.keys, side),
+            keygens=_keygens(data, table, keys, side, rules),
             samplers=samplers,
             main=main,
             self_null_rates=_self_null_rates(con, table, source, side),
@@ -144,6 +154,7 @@ def learn_table(
             inherited=learn_inherited(con, schema, table, source if side is None else dp_side.BOUNDED, main_fk,
                                       parent_sources, None if side is None else dp_side.agreement(side)),
             notes=_orphan_notes(con, table, source, parent_sources) if side is None else [],
+            rules=rules,
         )
     finally:
         if side is not None:
@@ -172,10 +183,13 @@ def _samplers(con, table: Table, source: TableRef, parent_sources: dict, main_fk
     return samplers
 
 
-def _keygens(data, table: Table, keys: tuple[str, ...], side) -> dict[str, KeyGenerator]:
-    """Key generators fitted to the source's format; under DP from the declared type alone."""
+def _keygens(data, table: Table, keys: tuple[str, ...], side, rules=None) -> dict[str, KeyGenerator]:
+    """Key generators fitted to the source's format (or made by meaning: a UNIQUE email
+    gets emails); under DP from the declared type alone."""
     if side is None:
-        return {c: choose_key_generator(data.column(c), table.column(c)) for c in keys}
+        profile = rules.profile if rules else None
+        return {c: meaning_key_generator(profile, table, c) or choose_key_generator(data.column(c), table.column(c))
+                for c in keys}
     bounds = column_bounds(table)
     return {c: schema_key_generator(table.column(c), bounds.get(c)) for c in keys}
 
@@ -238,6 +252,7 @@ def learned_state(learned: Learned) -> dict:
         "sequence": learned.sequence.to_dict() if learned.sequence else None,
         "context": learned.context.to_dict() if learned.context else None,
         "inherited": [k.to_dict() for k in learned.inherited],
+        "rules": learned.rules.to_dict() if learned.rules else None,
     }
 
 
@@ -262,6 +277,7 @@ def learned_from_state(state: dict, weights: bytes) -> Learned:
         sequence=SequenceModel.from_dict(state["sequence"]) if state.get("sequence") else None,
         context=ContextSpec.from_dict(state["context"]) if state.get("context") else None,
         inherited=[InheritedKey.from_dict(k) for k in state.get("inherited", [])],
+        rules=TableRules.from_dict(state["rules"]) if state.get("rules") else None,
     )
 
 

@@ -10,6 +10,7 @@ the whole statement back, so all target tables appear or none do.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import duckdb
 import pyarrow as pa
@@ -17,11 +18,12 @@ import pyarrow as pa
 from synthtab_db import runs, store
 from synthtab_db.duck import run_sql
 from synthtab_db.engine.deferred import fill_deferred
+from synthtab_db.engine import provenance
 from synthtab_db.engine.learn import epoch_callback, learned_from_state
 from synthtab_db.engine.planning import plan_statement
 from synthtab_db.engine.preflight import check_jobs
 from synthtab_db.engine.table_job import ProgressFn, TableJob, TableResult, generate_table
-from synthtab_db.models import get_model
+from synthtab_db.models import auto, get_model
 from synthtab_db.planner.schema import ForeignKey, Schema, TableRef
 from synthtab_db.planner.steps import GeneratePlan, GenerateStep
 from synthtab_db.privacy import budget
@@ -57,7 +59,7 @@ def run_generate(
     """``schema`` replaces the DuckDB catalog's (the PostgreSQL bridge passes the source's own)."""
     plan, statement = plan_statement(con, statement, schema)
     requests = budget.check_steps(con, plan.steps, plan.allow_non_private)
-    jobs = plan_jobs(con, plan)
+    jobs = [resolve_auto(job) for job in plan_jobs(con, plan)]
     check_jobs(jobs)
     if plan.target_quality is not None:
         from synthtab_db.engine.feedback import run_feedback  # noqa: PLC0415 (it imports this module)
@@ -71,6 +73,17 @@ def plan_jobs(con: duckdb.DuckDBPyConnection, plan: GeneratePlan) -> list[TableJ
     generated = plan.generated_map()
     return [TableJob(step=step, model=get_model(step.model), learned=_stored_learned(con, step),
                      schema=plan.source_schema, generated=generated) for step in plan.steps]
+
+
+def resolve_auto(job: TableJob) -> TableJob:
+    """USING auto (models/auto.py): the model for this table, and why, in the result's note."""
+    rows = job.step.source_rows if job.learned is None else 0
+    model, options, why = auto.resolve(job.model, job.model_options, rows, job.table)
+    if why is None:
+        return job
+    note = "; ".join(n for n in (job.note, why) if n)
+    return replace(job, model=model, step=job.step.model_copy(update={"model": model.name, "model_options": options,
+                                                                      "note": note}))
 
 
 def _stored_learned(con: duckdb.DuckDBPyConnection, step: GenerateStep):
@@ -111,6 +124,10 @@ def _execute(con, plan: GeneratePlan, jobs: list[TableJob], progress) -> list[Ta
     budget.record_results(con, jobs, results, "GENERATE SYNTHETIC FROM")  # same transaction as the tables
     for result in results:
         runs.note_written(str(result.table), result.rows)
+    for job, result in zip(jobs, results):  # what made each table, for EVALUATE's report
+        provenance.record(con, job.target, {"source": str(job.source), "model": result.model,
+                                            "seed": job.step.seed[0] if job.step.seed else None,
+                                            "options": job.model_options, "note": result.note})
     return results
 
 

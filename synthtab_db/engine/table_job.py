@@ -33,6 +33,7 @@ from synthtab_db.planner.schema import ForeignKey, Kind, Schema
 from synthtab_db.planner.steps import GenerateStep
 from synthtab_db.privacy.budget import privacy_report
 from synthtab_db.sqlbuild import quote, table_expr, table_sql
+from synthtab_db.rules.rare import rare_values
 
 SLOT = "__slot"
 MALFORMED = "malformed model output"
@@ -103,6 +104,8 @@ class TableRun:
                           and fk_key_mode(self.job.table, learned.fk(k.columns), self.main) == "free"}
         self.parent_rows = {cols: self._parent_rows(cols) for cols in self.samplers}
         self.conditions = self._conditions()
+        rules = learned.rules
+        self.rare = rare_values(self.con, self.job.source, rules.personal_columns()) if rules else {}
 
     def _conditions(self) -> dict:
         """WHERE on the model's own columns, for a model that samples conditionally (the
@@ -174,6 +177,8 @@ class TableRun:
         columns.update(self._foreign(n, parents))
         if positions is not None and self.learned.sequence is not None:
             columns[self.learned.sequence.column] = self.sequence_values.take(pa.array(positions))
+        if self.learned.rules is not None:
+            columns = self.learned.rules.from_model(columns, self.job.table, n, self.rng, self.rare)
         ordered = {c.name: _fit_length(c, columns[c.name]) for c in self.job.table.columns}
         ordered[ROW_ORDER] = pa.array(np.arange(row_offset, row_offset + n, dtype=np.int64))
         if positions is not None:
@@ -181,6 +186,8 @@ class TableRun:
         return pa.table(ordered)
 
     def model_columns(self) -> tuple[str, ...]:
+        if self.learned.rules is not None:  # the rules may leave the model nothing to learn
+            return self.learned.model_columns
         return self.learned.model_columns or self.roles.model
 
     def _model_sample(self, n: int, seed: int, context: pa.Table | None = None) -> list[pa.Array]:

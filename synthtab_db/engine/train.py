@@ -13,7 +13,7 @@ from synthtab_db.duck import atomic
 from synthtab_db.engine.learn import dumps, epoch_callback, learn_table, learned_state
 from synthtab_db.engine.planning import current_schema
 from synthtab_db.errors import SynthError
-from synthtab_db.models import default_model, get_model
+from synthtab_db.models import auto, default_model, get_model
 from synthtab_db.planner.generate import qualified, source_table
 from synthtab_db.planner.graph import parent_ref
 from synthtab_db.privacy import budget
@@ -48,6 +48,7 @@ def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progres
     budget.check(con, [request], statement.allow_non_private)
     if request.epsilon is not None:
         options = {**options, "delta": request.delta}
+    model, options, _why = auto.resolve(model, options, request.rows, table)
     started = time.perf_counter()
     learned = learn_table(
         con, table, table.ref, parents, model, options, on_epoch=epoch_callback(progress, str(table.ref)),

@@ -9,6 +9,7 @@ has ``generate(n, rng, existing)`` and round-trips through ``to_dict`` /
 from synthtab_db.keys.base import KeyGenerator, get_key_generator, register_key_generator
 from synthtab_db.keys.chooser import choose_key_generator, schema_key_generator
 from synthtab_db.keys.formatted import FormattedKeys
+from synthtab_db.keys.meaning import MeaningKeys
 from synthtab_db.keys.schema import LabelKeys, SchemaKeys
 from synthtab_db.keys.sequence import SequenceKeys
 from synthtab_db.keys.shape import ShapeKeys
@@ -21,7 +22,7 @@ def key_generator_from_dict(data: dict) -> KeyGenerator:
 
 
 __all__ = [
-    "FormattedKeys", "KeyGenerator", "LabelKeys", "SchemaKeys", "SequenceKeys", "ShapeKeys", "UuidKeys",
+    "FormattedKeys", "KeyGenerator", "LabelKeys", "MeaningKeys", "SchemaKeys", "SequenceKeys", "ShapeKeys", "UuidKeys",
     "choose_key_generator", "get_key_generator", "key_generator_from_dict", "register_key_generator",
     "schema_key_generator",
 ]

@@ -21,3 +21,5 @@ try:  # the transformer needs transformers + tokenizers (extra "gpt"); argn stay
     from synthtab_db.models import gpt  # noqa: F401  (registers "gpt", preference 30)
 except ImportError:
     pass
+
+from synthtab_db.models import auto  # noqa: E402,F401  (registers "auto", the default: last, it reads the others)

@@ -15,6 +15,7 @@ class ModelOptions(BaseModel):
     min_count: int = Field(5, ge=1, description="categories seen fewer times are pooled as rare")
     protect_rare: bool = Field(False, description="emit rare_token instead of real rare values")
     rare_token: str = "<other>"
+    columns: dict[str, str] = Field({}, description="column -> meaning, over the profile: {'rownames': 'id'}")
     clip_extremes: int = Field(0, ge=0, description="the k smallest and largest numbers are capped to the next ones")
 
 

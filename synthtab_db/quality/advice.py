@@ -50,18 +50,30 @@ def categories_lost(column: str, facts: Facts) -> str | None:
     )
 
 
+def _model(facts: Facts) -> str | None:
+    """The model that made the synthetic table, when GENERATE recorded it (engine/provenance.py)."""
+    made = facts.get("generated_by")
+    return None if made is None else made.detail.get("model")
+
+
+#: what to try next, by the model that produced the data (None: not known)
+NEXT_STEP = {
+    "copula": "spikes (e.g. many zeros), heavy tails or several modes are hard for the copula; "
+              "try USING argn (or ctgan / tvae)",
+    "argn": "train longer (a higher epochs or max_seconds) or raise max_bins for a numeric column",
+    None: "spikes, heavy tails or several modes are hard for the copula; try a neural model "
+          "(USING argn / ctgan / tvae) or more epochs",
+}
+
+
 def shape(column: str, facts: Facts) -> str | None:
     ks, tvd = _value(facts, "ks"), _value(facts, "tvd")
+    step = NEXT_STEP.get(_model(facts), "train longer (more epochs) or try another model (USING argn)")
     if ks is not None and ks >= 0.05:
-        return (
-            f"the distribution of {column} differs (KS {ks:.2f}): spikes (e.g. many zeros), heavy tails or several "
-            "modes are hard for the copula; try a neural model (USING argn / ctgan / tvae) or more epochs."
-        )
+        return f"the distribution of {column} differs (KS {ks:.2f}): {step}."
     if tvd is not None and tvd >= 0.05:
-        return (
-            f"the category frequencies of {column} differ (TVD {tvd:.2f}): train longer, or use a model that "
-            "learns categories jointly (USING argn)."
-        )
+        learns = "train longer" if _model(facts) == "argn" else "use a model that learns categories jointly (USING argn)"
+        return f"the category frequencies of {column} differ (TVD {tvd:.2f}): {learns}."
     return None
 
 
@@ -70,6 +82,7 @@ RULES: list[Rule] = [nulls, range_clipped, categories_lost, shape]
 
 def column_advice(report: Report, column: str) -> str:
     facts = {r.metric: r for r in report.rows if r.group == "column" and r.columns == column}
+    facts.update({r.metric: r for r in report.of_group("overall", "generated_by")})
     for rule in RULES:
         said = rule(column, facts)
         if said:

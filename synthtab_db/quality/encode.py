@@ -6,17 +6,20 @@ utility and privacy parts so they all see the columns the same way:
 - distance features: numbers as their real ECDF rank in [0, 1], categories one-hot
   scaled so a mismatch costs 1, NULL as an indicator — a mixed-type metric where
   no column dominates by its units;
-- model features: raw numbers (NaN kept) and category codes for gradient boosting.
+- model features: raw numbers (NaN kept) and category codes for gradient boosting;
+  a text column with more values than TOP is its value's rank among the real sample's
+  sorted values instead (a code keeps its order, so 'A123' -> 'A' stays learnable:
+  top-30 codes alone lumped all but 30 values into 'other').
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from synthtab_db.quality.columns import ColumnSpec
-from synthtab_db.quality.sample import Frame
+from synthtab_db.quality.sample import RAW_TEXT, Frame
 
 BINS = 10
 TOP = 30
@@ -28,6 +31,7 @@ class Encoding:
     edges: dict[str, np.ndarray]
     sorted_real: dict[str, np.ndarray]
     categories: dict[str, list[str]]
+    ordinal: dict[str, np.ndarray] = field(default_factory=dict)  # many-valued text: sorted real values
 
     def spec(self, name: str) -> ColumnSpec:
         return next(s for s in self.specs if s.name == name)
@@ -65,10 +69,12 @@ class Encoding:
         """(X, categorical mask) for HistGradientBoosting: NaN marks NULL in both kinds."""
         names = self.names(exclude)
         columns = [self._model_column(frame, n) for n in names]
-        mask = np.array([n not in self.edges for n in names], dtype=bool)
+        mask = np.array([n not in self.edges and n not in self.ordinal for n in names], dtype=bool)
         return (np.column_stack(columns) if columns else np.zeros((frame.rows, 0))), mask
 
     def _model_column(self, frame: Frame, name: str) -> np.ndarray:
+        if name in self.ordinal:
+            return _ordinal(self.ordinal[name], frame.columns.get(name + RAW_TEXT, frame.columns[name]))
         if name in self.edges:
             return frame.columns[name]
         codes = self.codes(frame, name).astype(float)
@@ -84,7 +90,21 @@ def fit(frame: Frame, specs: list[ColumnSpec]) -> Encoding:
         edges={n: _quantile_edges(frame.columns[n]) for n in numeric},
         sorted_real={n: np.sort(frame.columns[n][~np.isnan(frame.columns[n])]) for n in numeric},
         categories={n: _top_categories(frame.columns[n]) for n in text},
+        ordinal={**{n: v for n in text if (v := _sorted_values(frame.columns[n])).size > TOP},
+                 **{s.name: _sorted_values(frame.columns[s.name + RAW_TEXT]) for s in specs
+                    if s.name + RAW_TEXT in frame.columns}},
     )
+
+
+def _sorted_values(values: np.ndarray) -> np.ndarray:
+    return np.unique(values[values != None].astype(str))  # noqa: E711 (elementwise over an object array)
+
+
+def _ordinal(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each value's position among the sorted real values (between neighbours when unseen); NaN for NULL."""
+    missing = values == None  # noqa: E711
+    at = np.searchsorted(sorted_values, np.where(missing, "", values).astype(str)).astype(float)
+    return np.where(missing, np.nan, at)
 
 
 def _quantile_edges(values: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@ what to do, per-column plots, heatmaps, utility and privacy."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 from typing import Callable, Sequence
@@ -131,7 +132,8 @@ def columns_section(report: Report) -> str:
     ]
     lengths = {r.columns for r in report.of_group("column", "column_score") if r.detail.get("kind") == "text_length"}
     plotted = [r for r in report.of_group("column", "jensen_shannon") if r.detail.get("plot")]
-    images = [_distribution(r, " (length)" if r.columns in lengths else "") for r in plotted]
+    kinds = {r.columns: r.detail.get("kind") for r in report.of_group("column", "column_score")}
+    images = [_distribution(r, " (length)" if r.columns in lengths else "", kinds.get(r.columns)) for r in plotted]
     grid = (
         '<div class="grid">'
         + "".join(f'<img alt="distribution of {escape(c)}" src="{uri}">' for c, uri in images)
@@ -145,9 +147,12 @@ def _metric_cell(report: Report, metric: str, column: str) -> str:
     return _score_cell(value) if metric == "column_score" else Raw(_fmt(value))
 
 
-def _distribution(row: MetricRow, suffix: str) -> tuple[str, str]:
+TEMPORAL_KINDS = ("date", "timestamp", "timestamptz")
+
+
+def _distribution(row: MetricRow, suffix: str, kind: str | None = None) -> tuple[str, str]:
     plot = row.detail["plot"]
-    return row.columns, plots.DISTRIBUTION_PLOTS[plot["kind"]](row.columns + suffix, plot)
+    return row.columns, plots.DISTRIBUTION_PLOTS[plot["kind"]](row.columns + suffix, plot, kind in TEMPORAL_KINDS)
 
 
 def pairwise_section(report: Report) -> str:
@@ -173,7 +178,8 @@ def utility_section(report: Report) -> str:
     if not rows:
         return ""
     detail = rows[0].detail
-    table = _table(["metric", "value"], [[r.metric, Raw(_fmt(r.value))] for r in rows])
+    table = _table(["metric", "value", "note"], [[r.metric, Raw(_fmt(r.value)), r.detail.get("not_measurable", "")]
+                                                 for r in rows])
     note = (
         f'<p class="note">Target {escape(str(report.target))} ({escape(str(detail.get("task")))}); TRTR = train real, test real; '
         f"TSTR = train synthetic, test real; TRTS = train real, test synthetic. Test rows: {escape(str(detail.get('test')))}.</p>"
@@ -188,6 +194,8 @@ PRIVACY_NOTES = {
     "nndr_median": "nearest / second-nearest distance ratio; near 0 means rows sit on single real rows",
     "dcr_median": "median distance to the closest training row",
     "attribute_inference_accuracy": "guessing the sensitive column from the nearest synthetic row",
+    "verbatim_rare_copies": "synthetic rows holding a value that fewer than 5 real rows hold (0 expected for "
+                            "personal columns: names, emails, free text)",
 }
 
 
@@ -197,7 +205,8 @@ def privacy_section(report: Report) -> str:
         return ""
     table = _table(
         ["metric", "value", "meaning", "detail"],
-        [[r.metric, Raw(_fmt(r.value)), PRIVACY_NOTES.get(r.metric, ""), _brief(r.detail)] for r in rows],
+        [[r.metric + (f" ({r.columns})" if r.columns else ""), Raw(_fmt(r.value)), PRIVACY_NOTES.get(r.metric, ""),
+          _brief(r.detail)] for r in rows],
     )
     dcr = report.of_group("privacy", "dcr_median")
     image = f'<img alt="DCR histogram" src="{plots.dcr_histogram(dcr[0].detail["plot"])}">' if dcr else ""
@@ -233,11 +242,26 @@ SECTIONS: list[Callable[[Report], str]] = [
 def report_html(report: Report) -> str:
     title = f"{escape(report.synthetic)} vs {escape(report.real)}"
     holdout = f" · holdout {escape(report.holdout)}" if report.holdout else ""
+    target = f" · target {escape(report.target)}" if report.target else ""
+    at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (
-        f"<section><h1>{title}</h1><p class='note'>EVALUATE SYNTHETIC{holdout}</p>"
+        f"<section><h1>{title}</h1><p class='note'>EVALUATE SYNTHETIC {escape(report.synthetic)} AGAINST "
+        f"{escape(report.real)}{holdout}{target} · evaluated {at}</p>{_made_by(report)}"
         + "".join(s(report) for s in SECTIONS)
         + "</section>"
     )
+
+
+def _made_by(report: Report) -> str:
+    """Source, model, options, seed and time of the GENERATE that made the table (its comment)."""
+    made = report.of_group("overall", "generated_by")
+    if not made:
+        return "<p class='note'>Not made by GENERATE (or its comment was changed): model unknown.</p>"
+    d = made[0].detail
+    options = ", ".join(f"{k} = {v}" for k, v in (d.get("options") or {}).items()) or "defaults"
+    return (f"<p class='note'>Generated from {escape(str(d.get('source')))} by USING {escape(str(d.get('model')))}, "
+            f"seed {escape(str(d.get('seed')))}, options: {escape(options)}, at {escape(str(d.get('at')))}"
+            + (f"; {escape(str(d['note']))}" if d.get("note") else "") + ".</p>")
 
 
 def write_html_report(reports: Report | Sequence[Report], path: str | Path) -> Path:

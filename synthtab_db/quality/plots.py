@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import base64
 import io
+from datetime import datetime, timezone
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 REAL, SYNTHETIC, HOLDOUT = "#1f77b4", "#ff7f0e", "#2ca02c"
 
@@ -31,9 +33,18 @@ def _shares(counts) -> np.ndarray:
     return counts / max(counts.sum(), 1.0)
 
 
-def histogram(column: str, plot: dict) -> str:
-    """Real vs synthetic share per bin over the real range."""
+def _date_ticks(ax, seconds_per_unit: float = 1.0) -> None:
+    """Epoch-second axis labelled as dates (a temporal column is binned as epoch seconds)."""
+    ax.xaxis.set_major_formatter(FuncFormatter(
+        lambda x, _: datetime.fromtimestamp(x * seconds_per_unit, tz=timezone.utc).strftime("%Y-%m-%d")))
+    ax.tick_params(axis="x", labelrotation=30)
+
+
+def histogram(column: str, plot: dict, temporal: bool = False) -> str:
+    """Real vs synthetic share per bin over the real range (dates on a temporal column's axis)."""
     fig, (ax,) = _figure(4.2, 2.6)
+    if temporal:
+        _date_ticks(ax)
     edges = np.linspace(plot["lo"], plot["hi"] if plot["hi"] > plot["lo"] else plot["lo"] + 1, len(plot["real"]) + 1)
     ax.stairs(_shares(plot["real"]), edges, fill=True, alpha=0.45, color=REAL, label="real")
     ax.stairs(_shares(plot["synthetic"]), edges, color=SYNTHETIC, linewidth=1.8, label="synthetic")
@@ -44,7 +55,7 @@ def histogram(column: str, plot: dict) -> str:
     return to_data_uri(fig)
 
 
-def categories(column: str, plot: dict) -> str:
+def categories(column: str, plot: dict, temporal: bool = False) -> str:
     """Top real categories, real vs synthetic share, as grouped horizontal bars."""
     labels = [str(label)[:24] for label in plot["labels"]][::-1]
     fig, (ax,) = _figure(4.2, max(1.8, 0.22 * len(labels) + 0.9))
@@ -62,9 +73,16 @@ def categories(column: str, plot: dict) -> str:
 DISTRIBUTION_PLOTS = {"histogram": histogram, "categories": categories}
 
 
+#: a heatmap shows at most this many columns (those with the largest gaps): 50+ labels are unreadable
+HEATMAP_COLUMNS = 30
+
+
 def heatmaps(columns: list[str], real, synthetic) -> str:
     """Association matrices side by side, and their absolute difference."""
     real, synthetic = np.asarray(real), np.asarray(synthetic)
+    if len(columns) > HEATMAP_COLUMNS:
+        keep = np.sort(np.argsort(-np.nanmax(np.abs(real - synthetic), axis=1))[:HEATMAP_COLUMNS])
+        columns, real, synthetic = [columns[i] for i in keep], real[np.ix_(keep, keep)], synthetic[np.ix_(keep, keep)]
     size = 3.2 + 0.18 * len(columns)
     fig, axes = _figure(3 * size, size, columns=3)
     panels = (

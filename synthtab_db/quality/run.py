@@ -9,6 +9,7 @@ import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
 from synthtab_db.catalog import read_schema, table_names
+from synthtab_db.engine import provenance
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import TableRef
 from synthtab_db.quality import pairwise, privacy, utility
@@ -20,6 +21,7 @@ from synthtab_db.quality.options import EvaluateOptions, parse_options
 from synthtab_db.quality.report import MetricRow, Report
 from synthtab_db.quality.report_store import in_own_transaction, new_run_id, save
 from synthtab_db.quality.scores import overall_rows, schema_overall, summary_table
+from synthtab_db.quality.verbatim import verbatim_copies
 
 
 def _columns(ctx: Context) -> list[MetricRow]:
@@ -42,6 +44,7 @@ def _privacy(ctx: Context) -> list[MetricRow]:
     if not ctx.specs:
         return []
     rows = privacy.exact_copies(ctx.con, ctx.specs, ctx.synthetic, ctx.real, ctx.holdout)
+    rows += verbatim_copies(ctx.con, ctx.specs, ctx.synthetic, ctx.real)
     train, holdout = privacy.equalise(ctx.real_sample, ctx.holdout_sample, ctx.options.seed)
     inputs = privacy.Inputs(ctx.enc, train, holdout, ctx.synthetic_sample, ctx.options.sensitive, ctx.options.seed)
     return rows + privacy.distance_metrics(inputs)
@@ -68,7 +71,10 @@ def evaluate_table(
 ) -> Report:
     """Every registered part for one synthetic/real pair, then the overall scores."""
     ctx = prepare(con, synthetic, real, holdout, target, options or EvaluateOptions())
-    return _scored(Report(str(synthetic), str(real), str(holdout) if holdout else None, ctx.target), ctx, PARTS)
+    report = Report(str(synthetic), str(real), str(holdout) if holdout else None, ctx.target)
+    made = provenance.read(con, synthetic)
+    report.add([MetricRow("overall", "generated_by", None, None, made)] if made else [])
+    return _scored(report, ctx, PARTS)
 
 
 def fidelity_report(

@@ -13,6 +13,11 @@ from synthtab_db.quality.columns import ColumnSpec
 from synthtab_db.quality.sql import arrow, ident, scalars, table_sql
 
 
+#: near-unique strings are compared by length; their text rides along under name + RAW_TEXT for
+#: the utility model (a code's order carries what its length loses: 'A123' -> 'A')
+RAW_TEXT = "#text"
+
+
 @dataclass(frozen=True)
 class Frame:
     """Sampled columns by real name: float64 (NaN = NULL) or object (None = NULL)."""
@@ -32,8 +37,13 @@ def draw(con, ref: TableRef, specs: list[ColumnSpec], side: str, rows: int, seed
         return Frame({}, 0, total)
     sample = f" USING SAMPLE reservoir({rows} ROWS) REPEATABLE ({seed})" if total > rows else ""
     select = ", ".join(f"{spec.expr(side)} AS {ident(spec.name)}" for spec in specs)
-    table = arrow(con, f"SELECT {select} FROM {table_sql(ref)}{sample}")
-    return Frame({spec.name: _numpy(table[spec.name], spec.role) for spec in specs}, table.num_rows, total)
+    texts = [s for s in specs if s.kind == "text_length"]
+    raw = "".join(f", CAST({ident(s.name if side == 'real' else s.synthetic_name)} AS VARCHAR) "
+                  f"AS {ident(s.name + RAW_TEXT)}" for s in texts)
+    table = arrow(con, f"SELECT {select}{raw} FROM {table_sql(ref)}{sample}")
+    columns = {spec.name: _numpy(table[spec.name], spec.role) for spec in specs}
+    columns.update({s.name + RAW_TEXT: _numpy(table[s.name + RAW_TEXT], "text") for s in texts})
+    return Frame(columns, table.num_rows, total)
 
 
 def _numpy(column, role: str) -> np.ndarray:

@@ -23,6 +23,8 @@ from synthtab_db.quality.report import MetricRow
 from synthtab_db.quality.sample import Frame
 
 IMPORTANCE_ROWS = 1000
+#: real-on-real must beat the trivial baseline by this much for a utility ratio to mean anything
+MIN_MARGIN = 0.05
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,10 @@ def roc_auc(model, x: np.ndarray, y: np.ndarray) -> float | None:
     aligned = np.column_stack([_class_column(model, proba, c) for c in present])
     if present.size == 2:
         return float(roc_auc_score(y == present[1], aligned[:, 1]))
-    aligned = aligned / np.clip(aligned.sum(1, keepdims=True), 1e-12, None)
+    # a model that never saw some present classes gives rows summing to less than 1 (or to 0):
+    # a little mass on every class keeps them probabilities (sklearn refuses anything else)
+    aligned = aligned + 1e-9
+    aligned = aligned / aligned.sum(1, keepdims=True)
     return float(roc_auc_score(y, aligned, labels=present, multi_class="ovr"))
 
 
@@ -116,6 +121,7 @@ def utility_metrics(
     rows = _scores(
         task, models, {"trtr": ("real", held), "tstr": ("synthetic", held), "trts": ("real", syn)}, target, detail
     )
+    rows += baseline_rows(task, real, held, target)
     rows.append(_ratio(task, rows, target))
     return rows + [importance_agreement(models, held, enc.names((target,)), target, seed)]
 
@@ -147,14 +153,34 @@ def _scores(task: Task, models: dict, plan: dict, target: str, detail: dict) -> 
     return rows
 
 
+def baseline_rows(task: Task, real: Split, held: Split, target: str) -> list[MetricRow]:
+    """What a model that ignores every feature scores: chance AUC, the majority class, the mean."""
+    if task.name == "regression":
+        return [MetricRow("utility", "baseline_r2", 0.0, target, {"model": "the training mean"})]
+    if len(real.y) == 0 or len(held.y) == 0:
+        return []
+    values, counts = np.unique(real.y, return_counts=True)
+    majority = float(np.mean(held.y == values[np.argmax(counts)]))
+    return [MetricRow("utility", "baseline_roc_auc", 0.5, target, {"model": "chance"}),
+            MetricRow("utility", "baseline_accuracy", majority, target, {"model": "the majority class"})]
+
+
 def _ratio(task: Task, rows: list[MetricRow], target: str) -> MetricRow:
-    """TSTR over TRTR on the headline score (AUC measured above chance), capped to [0, 1]."""
+    """TSTR over TRTR on the headline score, each measured above the trivial baseline; not
+    measurable (None, with the reason) where real-on-real does not beat the baseline by
+    MIN_MARGIN on every score: a ratio over a near-zero margin says nothing."""
     headline = next(iter(task.scores))
     values = {r.metric: r.finite() for r in rows}
     trtr, tstr = values.get(f"trtr_{headline}"), values.get(f"tstr_{headline}")
-    floor = 0.5 if headline == "roc_auc" else 0.0
-    if trtr is None or tstr is None or trtr <= floor:
-        return MetricRow("utility", "utility_ratio", None, target, {"score": headline})
+    weak = [f"real-on-real {s} {values[f'trtr_{s}']:.3f} vs baseline {values[f'baseline_{s}']:.3f}"
+            for s in task.scores if values.get(f"trtr_{s}") is not None and values.get(f"baseline_{s}") is not None
+            and values[f"trtr_{s}"] - values[f"baseline_{s}"] < MIN_MARGIN]
+    if trtr is None or tstr is None or weak:
+        reason = "; ".join(weak) or "a score is missing"
+        return MetricRow("utility", "utility_ratio", None, target,
+                         {"score": headline, "not_measurable": f"{reason}: the target is not learnable from "
+                          "the other columns of the real rows, so no ratio is reported"})
+    floor = values[f"baseline_{headline}"]
     value = max(0.0, min(1.0, (tstr - floor) / (trtr - floor)))
     return MetricRow("utility", "utility_ratio", value, target, {"score": headline, "trtr": trtr, "tstr": tstr})
 

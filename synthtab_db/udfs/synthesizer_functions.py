@@ -3,7 +3,8 @@
 DuckDB has no Python table functions, so (FIELD-NOTES) an Arrow scalar UDF returns
 one LIST(STRUCT) chunk of rows per input row, and a table macro unnests one
 chunk per row of ``range(…)``.  The model is loaded on first use; what the
-function streams are the model's columns (keys and FKs belong to GENERATE).
+function streams are the model's columns and those its rules make (keys and FKs
+belong to GENERATE).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from synthtab_db.duck import run_sql
 from synthtab_db.planner.roles import column_roles
 from synthtab_db.planner.schema import Kind, Table
 from synthtab_db.udfs.function_owner import owner_of
+from synthtab_db.rules import TableRules
 
 CHUNK = 65_536
 _PLAIN = {Kind.ENUM: "VARCHAR", Kind.UUID: "VARCHAR", Kind.JSON: "VARCHAR"}
@@ -45,10 +47,12 @@ class _Sampler:
         self.con, self.name, self.list_type, self.model = con, name, list_type, None
 
     def _load(self):
-        return store.load_model(self.con.cursor(), self.name)
+        return store.load_learned(self.con.cursor(), self.name)
 
     def __call__(self, n: pa.Array, seed: pa.Array, part: pa.Array) -> pa.Array:
-        self.model = self.model or self._load()
+        if self.model is None:
+            self.learned = self._load()
+            self.model = self.learned.model
         chunks = [self._chunk(*args) for args in zip(n.to_pylist(), seed.to_pylist(), part.to_pylist())]
         return pa.concat_arrays(chunks) if chunks else pa.array([], self.list_type)
 
@@ -57,15 +61,25 @@ class _Sampler:
         chunk_seed = None if seed is None else int(np.random.SeedSequence([int(seed), int(part)]).generate_state(1)[0])
         sample = self.model.sample(rows, seed=chunk_seed)
         struct_type = self.list_type.value_type
-        columns = [sample.column(f.name).combine_chunks().cast(f.type) for f in struct_type]
+        made = {c: sample.column(c).combine_chunks() for c in sample.column_names}
+        if self.learned.rules is not None:  # gaps rebuilt, derived and formatted columns made
+            made = self.learned.rules.from_model(made, self.learned.table, rows, np.random.default_rng(chunk_seed))
+        columns = [made[f.name].cast(f.type) for f in struct_type]
         values = pa.StructArray.from_arrays(columns, fields=list(struct_type))
         return pa.ListArray.from_arrays(pa.array([0, rows], pa.int32()), values, type=self.list_type)
+
+
+def _streamed(table: Table, state: dict) -> list[str]:
+    model_columns = state.get("model_columns") or list(column_roles(table).model)
+    if not state.get("rules"):
+        return model_columns
+    return TableRules.from_dict(state["rules"]).streamed(table, tuple(model_columns))
 
 
 def register_table_function(con: duckdb.DuckDBPyConnection, name: str) -> None:
     state = json.loads(store.load_state(con, name))
     table = Table.model_validate(state["table"])
-    struct_sql = _struct_sql(table, state.get("model_columns") or list(column_roles(table).model))
+    struct_sql = _struct_sql(table, _streamed(table, state))
     list_type = con.sql(f"SELECT NULL::{struct_sql} AS x").to_arrow_table().schema.field("x").type
     owner = owner_of(con)
     with owner.lock:  # on the owning connection, once per database (function_owner.py)

@@ -1,0 +1,40 @@
+"""Functional dependencies kept exactly: B is looked up from A with the source's own
+A -> B table (the most common B per A), so a city never lands in the wrong country."""
+
+from __future__ import annotations
+
+import base64
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+
+
+def learn_mapping(data: pa.Table, determinant: str, column: str) -> pa.Table:
+    """One row per A value: its most common B (ties: the smallest B)."""
+    pairs = data.select([determinant, column]).rename_columns(["a", "b"])
+    counts = pairs.group_by(["a", "b"]).aggregate([("b", "count")])
+    order = counts.sort_by([("a", "ascending"), ("b_count", "descending"), ("b", "ascending")])
+    first = pc.not_equal(order.column("a").combine_chunks()[1:], order.column("a").combine_chunks()[:-1]) \
+        if order.num_rows > 1 else pa.array([], pa.bool_())
+    keep = pa.concat_arrays([pa.array([True]), pc.fill_null(first, True)]) if order.num_rows else pa.array([], pa.bool_())
+    return order.filter(keep).select(["a", "b"])
+
+
+def look_up(mapping: pa.Table, keys: pa.Array, fallback: pa.Array) -> pa.Array:
+    """B for each A; the sampled B where A is new (a generated key, a NULL)."""
+    keys = keys.cast(mapping.schema.field("a").type) if len(mapping) else keys
+    at = pc.index_in(keys, value_set=mapping.column("a").combine_chunks())
+    found = mapping.column("b").combine_chunks().take(at)
+    return pc.if_else(pc.is_valid(at), found, fallback.cast(found.type))
+
+
+def dump_mapping(mapping: pa.Table) -> str:
+    sink = pa.BufferOutputStream()
+    with ipc.new_stream(sink, mapping.schema) as writer:
+        writer.write_table(mapping)
+    return base64.b64encode(sink.getvalue().to_pybytes()).decode()
+
+
+def load_mapping(text: str) -> pa.Table:
+    return ipc.open_stream(pa.py_buffer(base64.b64decode(text))).read_all()
