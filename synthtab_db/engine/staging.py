@@ -1,10 +1,11 @@
 """Staged batches are checked in DuckDB; only rows that pass reach the accepted set.
 
-Per batch: the Arrow rows are scanned once into a temp table with one violation
+Per batch: the Arrow rows are scanned once into Arrow again with one violation
 flag per compiled check; the flags are counted per constraint, the passing rows
 (up to what is still needed) are cast to the target's types and appended to the
-accepted table, and the failing rows come back so their parent slots can be
-regenerated.
+accepted table (the target itself, or a scratch table for a self-referencing
+table), and the failing rows come back so their parent slots can be regenerated.
+Nothing per batch outlives the batch, so memory does not grow with ROWS.
 """
 
 from __future__ import annotations
@@ -13,16 +14,23 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlglot import exp
 
 from synthtab_db.checks import CompiledCheck
 from synthtab_db.checks.compile import ROW_ORDER
-from synthtab_db.duck import first_row, run_sql
+from synthtab_db.duck import run_sql
 from synthtab_db.engine.targets import scratch_table_sql
 from synthtab_db.planner.schema import Table
 
 BATCH_VIEW = "__synthtab_batch"
 CHECKED = "__synthtab_checked"
+
+
+def over(con: duckdb.DuckDBPyConnection, rows: pa.Table, name: str, sql: str) -> duckdb.DuckDBPyRelation:
+    """``sql`` run with the Arrow ``rows`` visible as ``name``, for this query only (works
+    with external access off, and keeps nothing alive after it, unlike ``con.register``)."""
+    return con.from_arrow(rows).query(name, sql)
 
 
 def quote(name: str) -> str:
@@ -39,12 +47,18 @@ class RoundResult:
 class Stage:
     """Checks batches for one table and appends the passing rows to ``accepted``."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, table: Table, checks: list[CompiledCheck], accepted: str):
+    def __init__(self, con: duckdb.DuckDBPyConnection, table: Table, checks: list[CompiledCheck], accepted: str,
+                 numbered: bool = True):
+        """``accepted`` is a scratch table (``numbered``: it keeps each row's order, for a
+        self-referencing table inserted level by level later) or the target itself, which
+        passing rows then reach directly, batch by batch."""
         self.con = con
         self.table = table
         self.checks = checks
         self.accepted = accepted
+        self.numbered = numbered
         self.flags = [f"__v{i}" for i in range(len(checks))]
+        self.inserted = 0
 
     def create_accepted(self) -> None:
         run_sql(self.con, f"DROP TABLE IF EXISTS {self.accepted}")
@@ -60,46 +74,44 @@ class Stage:
         return ", ".join(["s.*"] + flags)
 
     def run(self, batch: pa.Table, need: int, carry: list[str]) -> RoundResult:
-        self.con.register(BATCH_VIEW, batch)
-        try:
-            run_sql(
-                self.con, f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS SELECT {self._flag_sql()} FROM {BATCH_VIEW} AS s"
-            )
-        finally:
-            self.con.unregister(BATCH_VIEW)
-        rejected = self._count()
-        accepted = self._accept(need)
-        failed = self._failed(carry)
-        return RoundResult(accepted, rejected, failed)
+        """The flagged batch stays Arrow, scanned through a relation: inside the statement's
+        transaction a replaced temp table keeps every old version and ``con.register`` keeps
+        every registered table until COMMIT, so either would grow memory with the rows made."""
+        checked = self._flagged(batch)
+        accepted = self._accept(checked, need)
+        return RoundResult(accepted, self._count(checked), self._failed(checked, carry))
 
-    def _count(self) -> dict[str, int]:
+    def _flagged(self, batch: pa.Table) -> pa.Table:
         if not self.flags:
-            return {}
-        counts = first_row(self.con, f"SELECT {', '.join(f'count_if({f})' for f in self.flags)} FROM {CHECKED}")
-        return {c.name: int(n) for c, n in zip(self.checks, counts) if n}
+            return batch
+        return over(self.con, batch, BATCH_VIEW, f"SELECT {self._flag_sql()} FROM {BATCH_VIEW} AS s").to_arrow_table()
 
-    def _accept(self, need: int) -> int:
+    def _count(self, checked: pa.Table) -> dict[str, int]:
+        counts = {c.name: pc.sum(checked.column(f)).as_py() or 0 for c, f in zip(self.checks, self.flags)}
+        return {name: int(n) for name, n in counts.items() if n}
+
+    def _accept(self, checked: pa.Table, need: int) -> int:
         columns = [quote(c.name) for c in self.table.columns]
-        casts = [f"CAST({quote(c.name)} AS {c.type.sql})" for c in self.table.columns]
-        before = self._accepted_count()
-        run_sql(
+        values = [f"CAST({quote(c.name)} AS {c.type.sql})" for c in self.table.columns]
+        if self.numbered:
+            columns.append(ROW_ORDER)
+            values.append(f"{self.inserted} + row_number() OVER (ORDER BY {ROW_ORDER})")
+        count = over(
             self.con,
-            f"INSERT INTO {self.accepted} ({', '.join(columns + [ROW_ORDER])}) "
-            f"SELECT {', '.join(casts)}, {before} + row_number() OVER (ORDER BY {ROW_ORDER}) "
+            checked,
+            CHECKED,
+            f"INSERT INTO {self.accepted} ({', '.join(columns)}) SELECT {', '.join(values)} "
             f"FROM {CHECKED} WHERE {self._ok()} ORDER BY {ROW_ORDER} LIMIT {int(need)}",
-        )
-        return self._accepted_count() - before
+        ).fetchall()[0][0]
+        self.inserted += int(count)
+        return int(count)
 
-    def _accepted_count(self) -> int:
-        return first_row(self.con, f"SELECT count(*) FROM {self.accepted}")[0]
-
-    def _failed(self, carry: list[str]) -> pa.Table:
+    def _failed(self, checked: pa.Table, carry: list[str]) -> pa.Table:
         if not carry or not self.flags:
             return pa.table({})
         cols = ", ".join(quote(c) for c in carry)
-        return self.con.sql(
-            f"SELECT {cols} FROM {CHECKED} WHERE NOT ({self._ok()}) ORDER BY {ROW_ORDER}"
-        ).to_arrow_table()
+        sql = f"SELECT {cols} FROM {CHECKED} WHERE NOT ({self._ok()}) ORDER BY {ROW_ORDER}"
+        return over(self.con, checked, CHECKED, sql).to_arrow_table()
 
     def close(self) -> None:
-        run_sql(self.con, f"DROP TABLE IF EXISTS {CHECKED}")
+        """Nothing is left behind: the checked batch is a view over Arrow, gone after each run."""
