@@ -19,6 +19,7 @@ from synthtab_db.engine.child_counts import CountStrata, learn_main_strata
 from synthtab_db.engine.context import ContextSpec, learn_context
 from synthtab_db.engine.inherited_keys import InheritedKey, learn_inherited
 from synthtab_db.engine.roles import column_roles
+from synthtab_db.engine.sample import TrainingRows, training_rows, with_key_range
 from synthtab_db.engine.sequences import SequenceModel, sequence_column
 from synthtab_db.engine.targets import table_expr
 from synthtab_db.keys import KeyGenerator, choose_key_generator, schema_key_generator
@@ -105,7 +106,8 @@ def learn_table(
     model_columns = tuple(c for c in roles.model if c != sequence_col)
     context = learn_context(con, schema, table, main_fk, main_of(con, schema)) if schema and model_columns else None
     query = context.source_sql(source) if context else f"SELECT * FROM {_sql(source)}"
-    data = con.sql(query).to_arrow_table()
+    rows = training_rows(con, query, model_options)
+    data = rows.data
     synthesizer = model(**model_options)
     if on_epoch is not None:
         synthesizer.on_epoch = on_epoch
@@ -144,17 +146,18 @@ def learn_table(
         return Learned(
             table=table,
             model=fitted,
-            keygens=_keygens(data, table, roles.keys, side),
+            keygens=_keygens(_key_values(con, source, data, roles.keys, rows), table, roles.keys, side),
             samplers=samplers,
             main=main,
             self_null_rates=_self_null_rates(con, table, source, side),
-            source_rows=data.num_rows if side is None else dp_side.source_rows(side),
+            source_rows=rows.source_rows if side is None else dp_side.source_rows(side),
             model_columns=model_columns,
             sequence=_sequence(con, table, source, main_fk, sequence_col, side),
             context=context,
             inherited=learn_inherited(con, schema, table, source if side is None else dp_side.BOUNDED, main_fk,
                                       parent_sources, None if side is None else dp_side.agreement(side)),
-            notes=_orphan_notes(con, table, source, parent_sources) if side is None else [],
+            notes=([rows.note] if rows.note else []) + (_orphan_notes(con, table, source, parent_sources)
+                                                        if side is None else []),
         )
     finally:
         if side is not None:
@@ -176,10 +179,17 @@ def _samplers(con, table: Table, source: TableRef, parent_sources: dict, main_fk
     return samplers
 
 
+def _key_values(con, source: TableRef, data, keys: tuple[str, ...], rows: TrainingRows) -> dict:
+    """Each key column's values to fit on: the sample's, widened to the source's key range."""
+    if rows.note is None:
+        return {c: data.column(c) for c in keys}
+    return {c: with_key_range(con, _sql(source), c, data.column(c)) for c in keys}
+
+
 def _keygens(data, table: Table, keys: tuple[str, ...], side) -> dict[str, KeyGenerator]:
     """Key generators fitted to the source's format; under DP from the declared type alone."""
     if side is None:
-        return {c: choose_key_generator(data.column(c), table.column(c)) for c in keys}
+        return {c: choose_key_generator(data[c], table.column(c)) for c in keys}
     bounds = column_bounds(table)
     return {c: schema_key_generator(table.column(c), bounds.get(c)) for c in keys}
 

@@ -17,6 +17,7 @@ from synthtab_db import catalog, store
 from synthtab_db.device import resolve_device
 from synthtab_db.duck import atomic, first_row, run_sql
 from synthtab_db.engine.deferred import fill_deferred
+from synthtab_db.engine.disk import refuse_beyond_disk
 from synthtab_db.engine.learn import epoch_callback, learned_from_state
 from synthtab_db.engine.table_job import ProgressFn, TableJob, TableResult, generate_table
 from synthtab_db.engine.targets import create_table_sql, table_expr
@@ -73,6 +74,7 @@ def run_generate(
 
 def _run_jobs(con, jobs: list[TableJob], statement: GenerateStatement, progress) -> pa.Table:
     _refuse_existing_targets(con, jobs, statement)
+    refuse_beyond_disk(con, jobs)  # before anything is learned or written
     results = _in_transaction(con, lambda: _execute(con, jobs, statement, progress))
     return _result_table(results)
 
