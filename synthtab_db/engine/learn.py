@@ -21,6 +21,7 @@ from synthtab_db.engine.inherited_keys import InheritedKey, learn_inherited
 from synthtab_db.engine.roles import column_roles
 from synthtab_db.engine.sample import TrainingRows, training_rows, with_key_range
 from synthtab_db.engine.sequences import SequenceModel, sequence_column
+from synthtab_db.engine.stop_note import EpochWatch
 from synthtab_db.engine.targets import table_expr
 from synthtab_db.keys import KeyGenerator, choose_key_generator, schema_key_generator
 from synthtab_db.models import get_model
@@ -109,8 +110,8 @@ def learn_table(
     rows = training_rows(con, query, model_options)
     data = rows.data
     synthesizer = model(**model_options)
-    if on_epoch is not None:
-        synthesizer.on_epoch = on_epoch
+    watch = EpochWatch(on_epoch)  # sees every epoch, to say in the note when the clock cut training short
+    synthesizer.on_epoch = watch
     side = None
     if model_options.get("epsilon") is not None:
         # under DP nothing outside a mechanism reads the rows: the side statistics are released from
@@ -156,8 +157,8 @@ def learn_table(
             context=context,
             inherited=learn_inherited(con, schema, table, source if side is None else dp_side.BOUNDED, main_fk,
                                       parent_sources, None if side is None else dp_side.agreement(side)),
-            notes=([rows.note] if rows.note else []) + (_orphan_notes(con, table, source, parent_sources)
-                                                        if side is None else []),
+            notes=[n for n in (rows.note, watch.note(model, model_options)) if n]
+            + (_orphan_notes(con, table, source, parent_sources) if side is None else []),
         )
     finally:
         if side is not None:

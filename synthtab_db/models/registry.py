@@ -63,6 +63,16 @@ def available_models() -> list[str]:
     return sorted(set(_MODELS) | {name for name, lazy in LAZY.items() if lazy.installed()})
 
 
+def better_missing() -> str | None:
+    """What to install for a better default than the one chosen (None when it is installed)."""
+    better = [(lazy.preference, name, lazy.extra) for name, lazy in LAZY.items()
+              if not lazy.installed() and lazy.preference > _preference(default_model())]
+    if not better:
+        return None
+    _, name, extra = max(better)
+    return f"{name}, the quality default, needs pip install 'synthtab-db[{extra}]'"
+
+
 def _preference(name: str) -> int:
     """Read from ``LAZY`` for a model not imported yet, so choosing the default imports nothing."""
     if name in _MODELS:
