@@ -1,8 +1,8 @@
 """ROWS the target cannot hold is refused before anything is learned or written.
 
 The estimate is deliberately simple and on the safe side: each row's uncompressed
-width (fixed widths per kind, strings at their average length in a small seeded
-sample of the source) times the rows asked for, against the free space of the
+width (fixed widths per kind, strings at their average length in the source's
+first rows) times the rows asked for, against the free space of the
 folder holding the database file (for an in-memory database: DuckDB's
 memory_limit).  DuckDB usually stores the rows several times smaller, so a
 refusal means the request was far out of reach, not borderline.
@@ -60,14 +60,14 @@ def _row_bytes(con: duckdb.DuckDBPyConnection, job) -> int:
 
 
 def _string_lengths(con: duckdb.DuckDBPyConnection, job) -> dict[str, int]:
-    """Average byte length of each variable-width column in a seeded sample of the source."""
+    """Average byte length of each variable-width column in the source's first rows (an
+    estimate: a sample would cost a scan of the whole table)."""
     variable: list[Column] = [c for c in job.table.columns if c.type.kind not in WIDTH]
     if not variable:
         return {}
     averages = ", ".join(f"avg(strlen(CAST({quote(c.name)} AS VARCHAR)))" for c in variable)
     source = table_expr(job.source).sql("duckdb")
-    row = first_row(con, f"SELECT {averages} FROM (SELECT * FROM {source} USING SAMPLE reservoir({SAMPLE} ROWS) "
-                         "REPEATABLE (0))")
+    row = first_row(con, f"SELECT {averages} FROM (SELECT * FROM {source} LIMIT {SAMPLE})")
     return {c.name: int(round(v)) + 4 for c, v in zip(variable, row) if v is not None}
 
 

@@ -14,7 +14,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from synthtab_db import catalog, store
-from synthtab_db.device import resolve_device
+from synthtab_db.device import refuse_unavailable
 from synthtab_db.duck import atomic, first_row, run_sql
 from synthtab_db.engine.deferred import fill_deferred
 from synthtab_db.engine.disk import refuse_beyond_disk
@@ -61,7 +61,7 @@ def run_generate(
     model = get_model(statement.using or default_model())
     budget.require_support(model, statement.model_options)
     statement = split_options(statement, getattr(model, "options_model", None))
-    resolve_device(statement.options.device)
+    refuse_unavailable(statement.options.device)
     schema = schema or catalog.read_schema(con)
     jobs = _jobs(con, schema, statement, model)
     budget.prepare_jobs(con, jobs, statement.options, statement.model_options, _count)

@@ -27,6 +27,7 @@ from synthtab_db.engine.learn import Learned, learn_table
 from synthtab_db.engine.roles import column_roles, fk_key_mode
 from synthtab_db.engine.self_reference import insert_accepted
 from synthtab_db.engine.staging import Stage, quote
+from synthtab_db.engine.streaming import made_ahead
 from synthtab_db.engine.targets import table_expr
 from synthtab_db.errors import SynthError
 from synthtab_db.models.base import Synthesizer
@@ -217,6 +218,10 @@ class TableRun:
             self.last_keys[column] = keys[-1:]
         return keys
 
+    def reads_back(self) -> bool:
+        """Whether making a batch queries the database (a random key generator's existing keys)."""
+        return any(not gen.continues() for gen in self.keygens.values())
+
     def fresh_keys(self) -> bool:
         """Every key has a column from a continuing generator: no new key can repeat a row
         already written, so the checks look inside the batch only."""
@@ -395,14 +400,18 @@ def _slotted_round(run: TableRun, stage: Stage, pending: np.ndarray, state: _Pro
 
 
 def _free_round(run: TableRun, stage: Stage, state: _Progress) -> None:
-    """Oversample by the last acceptance rate, in batches, until enough rows pass."""
+    """Oversample by the last acceptance rate, in batches, until enough rows pass; each
+    next batch is sampled while the current one is checked and appended."""
     need = state.total - state.done
     want = min(int(math.ceil(need / state.rate * (1.1 if state.rate < 1 else 1))), 100 * need)
-    while want > 0 and state.done < state.total:
-        n = min(want, run.batch_size)
-        result = stage.run(run.batch(n, None, state.offset), state.total - state.done, [])
+    sizes = [min(run.batch_size, want - start) for start in range(0, want, run.batch_size)]
+    offsets = state.offset + np.cumsum([0] + sizes[:-1]) if sizes else []
+    batches = made_ahead(lambda i: run.batch(sizes[i], None, int(offsets[i])), len(sizes), not run.reads_back())
+    for n, batch in zip(sizes, batches):
+        result = stage.run(batch, state.total - state.done, [])
         state.record(run, n, result)
-        want -= n
+        if state.done >= state.total:
+            break
 
 
 def _merge(total: dict[str, int], new: dict[str, int]) -> None:
