@@ -6,7 +6,7 @@ passed through in one call, exactly as given.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import duckdb
 import pyarrow as pa
@@ -14,6 +14,7 @@ import pyarrow as pa
 from synthtab_db.dialect import Piece, split_script
 from synthtab_db.execute import evaluate_from_python, generate_database_from_python, generate_from_python, run_statement
 from synthtab_db.guard import refuse_script_writes, refuse_state_table
+from synthtab_db.progress import LogProgress
 from synthtab_db.result import Result
 from synthtab_db.udfs.synthesizer_functions import register_all
 
@@ -25,7 +26,7 @@ class Connection:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, progress: ProgressFn | None = None):
         self.duckdb = con
-        self.progress = progress
+        self.progress = progress if progress is not None else LogProgress()  # silent unless logging is set up
 
     def execute(self, sql: str, parameters: Any = None) -> Any:
         pieces = split_script(sql)
@@ -36,6 +37,12 @@ class Connection:
         for piece in pieces:
             result = self._run(piece)
         return result
+
+    def each(self, sql: str) -> Iterator[Any]:
+        """Every statement's result in turn (``execute`` keeps only the last); read each one
+        before asking for the next, as DuckDB reuses the cursor."""
+        for piece in split_script(sql):
+            yield self._run(piece)
 
     def _run(self, piece: Piece) -> Any:
         if piece.tree is None:

@@ -13,6 +13,13 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def refuse_unavailable(device: str) -> None:
+    """The up-front check of a statement: only 'cuda' can be refused, so only it imports torch
+    (a copula GENERATE must not pay torch's import)."""
+    if device == "cuda":
+        resolve_device(device)
+
+
 def resolve_device(device: str) -> str:
     """'cpu' or 'cuda'; a request for CUDA where there is none is refused, not downgraded."""
     if device == "cuda" and not cuda_available():

@@ -6,6 +6,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from synthtab_db.errors import SynthError
+
 
 class Result:
     """fetchall / fetchone / fetchmany / arrow / df over an Arrow table."""
@@ -43,6 +45,12 @@ class Result:
     fetch_arrow_table = to_arrow_table = arrow
 
     def df(self):
+        """pandas is optional: without it, say how to get it (or read ``arrow()``)."""
+        try:
+            import pandas  # noqa: F401, PLC0415
+        except ImportError:
+            raise SynthError("pandas is not installed: pip install pandas, or read the result with .arrow() "
+                             "or .fetchall()") from None
         return self.table.to_pandas()
 
     fetchdf = df

@@ -62,7 +62,7 @@ def test_cli_generate_and_sql(tmp_path, capsys):
     script.write_text(
         "CREATE TABLE c (id INTEGER PRIMARY KEY, v DOUBLE); INSERT INTO c SELECT range, random() FROM range(100);"
     )
-    assert main(["sql", str(script), "--database", str(db)]) == 0
+    assert main(["sql", str(script), "--database", str(db), "--create"]) == 0  # a new file must be asked for
     assert main(["generate", str(db), "--from", "c", "--rows", "40", "--into", "synth_c", "--with", "seed=3"]) == 0
     out = capsys.readouterr().out
     assert "main.synth_c" in out and "40" in out

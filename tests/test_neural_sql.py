@@ -66,7 +66,7 @@ def test_rare_condition_is_sampled_not_filtered(adult):
     ).fetchall()[0][0]
     adult.execute(
         f"GENERATE SYNTHETIC FROM adult_all ROWS 1000 INTO cond USING argn WHERE native_country = '{rare}' "
-        f"WITH (seed = 2, max_seconds = 40)"
+        f"WITH (seed = 2, epochs = 15, max_seconds = 3600)"  # bounded by epochs, never the clock
     )
     (n, off) = adult.execute(
         f"SELECT count(*), count(*) FILTER (WHERE native_country <> '{rare}') FROM cond"

@@ -4,6 +4,7 @@ registers itself in COMMANDS (name -> (help, add_arguments, run))."""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from synthtab_db.cli import dbt, demo, evaluate, generate, pg, run_sql, serve
@@ -27,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # progress and stop reasons reach a log when stderr is not a terminal (synthtab_db.progress)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     try:
         return COMMANDS[args.command].run(args) or 0
     except SynthError as err:

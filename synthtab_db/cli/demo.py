@@ -10,8 +10,9 @@ from pathlib import Path
 import synthtab_db
 from synthtab_db.audit import audit_schema
 from synthtab_db.cli.output import print_result
-from synthtab_db.cli.progress import ProgressBars
 from synthtab_db.datasets import load_csv, load_relational
+from synthtab_db.models.registry import better_missing, default_model
+from synthtab_db.progress import default_progress
 
 NAME = "demo"
 HELP = "generate synthetic data from bundled real samples (no server needed)"
@@ -41,7 +42,8 @@ def _load(con: synthtab_db.Connection) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.database != ":memory:" and Path(args.database).exists():
         raise synthtab_db.SynthError(f"{args.database} already exists; the demo writes a new database")
-    bars = ProgressBars()
+    bars = default_progress()
+    print(model_line())
     with synthtab_db.connect(args.database) as con:
         con.progress = bars
         _load(con)
@@ -54,6 +56,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"({time.perf_counter() - started:.1f} s)")
         _show(con)
     return 0
+
+
+def model_line() -> str:
+    """Which model the demo's statements use (they name none), and what would bring a better one."""
+    chosen = default_model()
+    missing = better_missing()
+    return f"model: {chosen} (the default; USING <model> picks another)" + (f"; {missing}" if missing else "")
 
 
 def _show(con: synthtab_db.Connection) -> None:

@@ -7,6 +7,7 @@ import argparse
 
 import synthtab_db
 from synthtab_db.cli.output import print_result
+from synthtab_db.cli.run_sql import require_database
 from synthtab_db.execute import evaluate_from_python
 from synthtab_db.result import Result
 
@@ -24,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_database(args.database)
     with synthtab_db.connect(args.database) as con:
         options = {"html": args.html} if args.html else {}
         table = evaluate_from_python(con.duckdb, args.synthetic, args.real, args.holdout, args.target, options)

@@ -6,7 +6,8 @@ import argparse
 
 import synthtab_db
 from synthtab_db.cli.output import print_result
-from synthtab_db.cli.progress import ProgressBars
+from synthtab_db.cli.run_sql import require_database
+from synthtab_db.progress import default_progress
 from synthtab_db.result import Result
 from synthtab_db.statements import literal_value
 
@@ -46,7 +47,8 @@ def _options(pairs: list[str]) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    bars = ProgressBars()
+    bars = default_progress()
+    require_database(args.database)
     with synthtab_db.connect(args.database) as con:
         con.progress = bars
         if args.source_schema:

@@ -7,7 +7,7 @@ import argparse
 
 from synthtab_db.cli.generate import _options
 from synthtab_db.cli.output import print_result
-from synthtab_db.cli.progress import ProgressBars
+from synthtab_db.progress import default_progress
 from synthtab_db.result import Result
 
 NAME = "pg"
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from synthtab_db.postgres import generate
 
-    bars = ProgressBars()
+    bars = default_progress()
     table = f"{args.source}.{args.table}" if args.table else None
     into = f"{args.into}.{args.table}" if args.table else None
     result = generate(

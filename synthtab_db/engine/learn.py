@@ -16,7 +16,9 @@ from synthtab_db.engine import foreign_keys as fks, private_side as dp_side
 from synthtab_db.engine.child_counts import CountStrata, learn_main_strata
 from synthtab_db.engine.context import ContextSpec, learn_context
 from synthtab_db.engine.inherited_keys import InheritedKey, learn_inherited
+from synthtab_db.engine.sample import TrainingRows, training_rows, with_key_range
 from synthtab_db.engine.sequences import SequenceModel, sequence_column
+from synthtab_db.engine.stop_note import EpochWatch
 from synthtab_db.keys import KeyGenerator, choose_key_generator, schema_key_generator
 from synthtab_db.models import get_model
 from synthtab_db.models.base import Synthesizer
@@ -99,8 +101,10 @@ def learn_table(
     learns_context = schema is not None and model_columns and model.supports_context
     context = learn_context(con, schema, table, main_fk, main_of(con, schema)) if learns_context else None
     query = context.source_sql(source) if context else f"SELECT * FROM {table_sql(source)}"
-    data = con.sql(query).to_arrow_table()
+    rows = training_rows(con, query, model_options)
+    data = rows.data
     synthesizer = model(**model_options)
+    watch = EpochWatch(on_epoch)  # sees every epoch, to say in the note when the clock cut training short
     side, reserved, units = None, [], None
     if model_options.get("epsilon") is not None:
         # under DP nothing outside a mechanism reads the rows: the side statistics are released from
@@ -123,7 +127,7 @@ def learn_table(
         units = unit_ids([data.column(c) for c in main_fk.columns], data.num_rows)
         reserved = [dp_counts.reserve(model_options["epsilon"], model_options.get("delta"), data.num_rows),
                     *side.reserved]
-    run = fit_context(model, model_options, data.num_rows, reserved, units, on_epoch)
+    run = fit_context(model, model_options, data.num_rows, reserved, units, watch, rows.source_rows)
     try:
         if context is None:
             fitted = synthesizer.fit(fit_data.select(list(model_columns)), fit_table, run=run)
@@ -143,17 +147,18 @@ def learn_table(
         return Learned(
             table=table,
             model=fitted,
-            keygens=_keygens(data, table, keys, side, rules),
+            keygens=_keygens(_key_values(con, source, data, keys, rows), table, keys, side, rules),
             samplers=samplers,
             main=main,
             self_null_rates=_self_null_rates(con, table, source, side),
-            source_rows=data.num_rows if side is None else dp_side.source_rows(side),
+            source_rows=rows.source_rows if side is None else dp_side.source_rows(side),
             model_columns=model_columns,
             sequence=_sequence(con, table, source, main_fk, sequence_col, side),
             context=context,
             inherited=learn_inherited(con, schema, table, source if side is None else dp_side.BOUNDED, main_fk,
                                       parent_sources, None if side is None else dp_side.agreement(side)),
-            notes=_orphan_notes(con, table, source, parent_sources) if side is None else [],
+            notes=[n for n in (rows.note, watch.note(model, model_options)) if n]
+            + (_orphan_notes(con, table, source, parent_sources) if side is None else []),
             rules=rules,
         )
     finally:
@@ -161,11 +166,12 @@ def learn_table(
             dp_side.close_side(con)
 
 
-def fit_context(model: type[Synthesizer], options: dict, rows: int, reserved: list, units, on_epoch) -> FitContext:
+def fit_context(model: type[Synthesizer], options: dict, rows: int, reserved: list, units, on_epoch,
+                source_rows: int | None = None) -> FitContext:
     """The frozen context a fit receives; DP set up here, once (privacy/setup.py)."""
     return FitContext(seed=options.get("seed"), device=options.get("device") or "auto",
                       privacy=fit_privacy(model, options, rows, reserved), units=units, on_epoch=on_epoch,
-                      max_seconds=options.get("max_seconds"), sample=SampleInfo(rows=rows, source_rows=rows))
+                      max_seconds=options.get("max_seconds"), sample=SampleInfo(rows=rows, source_rows=source_rows or rows))
 
 
 def _samplers(con, table: Table, source: TableRef, parent_sources: dict, main_fk: ForeignKey | None,
@@ -183,12 +189,19 @@ def _samplers(con, table: Table, source: TableRef, parent_sources: dict, main_fk
     return samplers
 
 
-def _keygens(data, table: Table, keys: tuple[str, ...], side, rules=None) -> dict[str, KeyGenerator]:
+def _key_values(con, source: TableRef, data, keys: tuple[str, ...], rows: TrainingRows) -> dict:
+    """Each key column's values to fit on: the sample's, widened to the source's key range."""
+    if rows.note is None:
+        return {c: data.column(c) for c in keys}
+    return {c: with_key_range(con, table_sql(source), c, data.column(c)) for c in keys}
+
+
+def _keygens(data: dict, table: Table, keys: tuple[str, ...], side, rules=None) -> dict[str, KeyGenerator]:
     """Key generators fitted to the source's format (or made by meaning: a UNIQUE email
     gets emails); under DP from the declared type alone."""
     if side is None:
         profile = rules.profile if rules else None
-        return {c: meaning_key_generator(profile, table, c) or choose_key_generator(data.column(c), table.column(c))
+        return {c: meaning_key_generator(profile, table, c) or choose_key_generator(data[c], table.column(c))
                 for c in keys}
     bounds = column_bounds(table)
     return {c: schema_key_generator(table.column(c), bounds.get(c)) for c in keys}

@@ -9,7 +9,7 @@ import json
 import duckdb
 
 from synthtab_db import catalog, store
-from synthtab_db.device import resolve_device
+from synthtab_db.device import refuse_unavailable
 from synthtab_db.duck import first_row
 from synthtab_db.models import default_model, get_model
 from synthtab_db.planner.generate import plan_generate, tables_to_count
@@ -31,7 +31,7 @@ def prepare_statement(statement: GenerateStatement) -> tuple[GenerateStatement, 
     model = get_model(statement.using or default_model())
     budget.require_support(model, statement.model_options)
     statement = split_options(statement, model.options_model)
-    resolve_device(statement.options.device)
+    refuse_unavailable(statement.options.device)
     return statement, model.name
 
 

@@ -19,6 +19,7 @@ from synthtab_db import runs, store
 from synthtab_db.duck import run_sql
 from synthtab_db.engine.deferred import fill_deferred
 from synthtab_db.engine import provenance
+from synthtab_db.engine.disk import refuse_beyond_disk
 from synthtab_db.engine.learn import epoch_callback, learned_from_state
 from synthtab_db.engine.planning import plan_statement
 from synthtab_db.engine.preflight import check_jobs
@@ -61,6 +62,7 @@ def run_generate(
     requests = budget.check_steps(con, plan.steps, plan.allow_non_private)
     jobs = [resolve_auto(job) for job in plan_jobs(con, plan)]
     check_jobs(jobs)
+    refuse_beyond_disk(con, jobs)  # before anything is learned or written
     if plan.target_quality is not None:
         from synthtab_db.engine.feedback import run_feedback  # noqa: PLC0415 (it imports this module)
 

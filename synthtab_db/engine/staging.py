@@ -1,10 +1,12 @@
 """Staged batches are checked in DuckDB; only rows that pass reach the accepted set.
 
-Per batch: the Arrow rows are scanned once into a temp table with one violation
-flag per compiled check; the flags are counted per constraint, the passing rows
-(up to what is still needed) are cast to the target's types and appended to the
-accepted table, and the failing rows come back so their parent slots can be
-regenerated.
+Per batch: DuckDB scans the Arrow rows once for one violation flag per compiled
+check (only the flags come back); the flags are counted per constraint, the
+passing rows (up to what is still needed) are filtered in Arrow, cast to the
+target's types and appended to the accepted table (the target itself, or a
+scratch table for a self-referencing table), and the failing rows come back so
+their parent slots can be regenerated.
+Nothing per batch outlives the batch, so memory does not grow with ROWS.
 """
 
 from __future__ import annotations
@@ -12,16 +14,41 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from synthtab_db.checks import CompiledCheck
 from synthtab_db.checks.compile import ROW_ORDER
-from synthtab_db.duck import first_row, run_sql
+from synthtab_db.duck import run_sql
 from synthtab_db.planner.schema import Table
 from synthtab_db.sqlbuild import quote, scratch_table_sql
 
 BATCH_VIEW = "__synthtab_batch"
 CHECKED = "__synthtab_checked"
+
+
+def over(con: duckdb.DuckDBPyConnection, rows: pa.Table, name: str, sql: str) -> duckdb.DuckDBPyRelation:
+    """``sql`` run with the Arrow ``rows`` visible as ``name``, for this query only (works
+    with external access off, and keeps nothing alive after it, unlike ``con.register``)."""
+    return con.from_arrow(rows).query(name, sql)
+
+
+def _passing(flags: pa.Table | None) -> pa.BooleanArray | None:
+    """Rows with no violation; None when there are no checks or every row passed."""
+    if flags is None or not flags.num_columns:
+        return None
+    bad = flags.column(0).combine_chunks()
+    for column in flags.columns[1:]:
+        bad = pc.or_(bad, column.combine_chunks())
+    return None if not pc.any(bad).as_py() else pc.invert(bad)
+
+
+def _counts(checks: list[CompiledCheck], flags: pa.Table | None) -> dict[str, int]:
+    if flags is None:
+        return {}
+    counts = {c.name: pc.sum(column).as_py() or 0 for c, column in zip(checks, flags.columns)}
+    return {name: int(n) for name, n in counts.items() if n}
 
 
 @dataclass
@@ -34,67 +61,63 @@ class RoundResult:
 class Stage:
     """Checks batches for one table and appends the passing rows to ``accepted``."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, table: Table, checks: list[CompiledCheck], accepted: str):
+    def __init__(self, con: duckdb.DuckDBPyConnection, table: Table, checks: list[CompiledCheck], accepted: str,
+                 numbered: bool = True):
+        """``accepted`` is a scratch table (``numbered``: it keeps each row's order, for a
+        self-referencing table inserted level by level later) or the target itself, which
+        passing rows then reach directly, batch by batch."""
         self.con = con
         self.table = table
         self.checks = checks
         self.accepted = accepted
+        self.numbered = numbered
         self.flags = [f"__v{i}" for i in range(len(checks))]
+        self.inserted = 0
+        self.natural: pa.Schema | None = None  # the accepted table's columns as Arrow types
 
     def create_accepted(self) -> None:
         run_sql(self.con, f"DROP TABLE IF EXISTS {self.accepted}")
         run_sql(self.con, scratch_table_sql(self.table, self.accepted, {ROW_ORDER: "BIGINT"}))
 
-    def _ok(self) -> str:
-        if not self.flags:
-            return "TRUE"
-        return "NOT (" + " OR ".join(self.flags) + ")"
-
     def _flag_sql(self) -> str:
+        """Only the flags come back (narrow), in row order: a key check's window may reorder."""
         flags = [f"coalesce({c.sql()}, TRUE) AS {f}" for c, f in zip(self.checks, self.flags)]
-        return ", ".join(["s.*"] + flags)
+        return f"SELECT {', '.join(flags)} FROM {BATCH_VIEW} AS s ORDER BY s.{ROW_ORDER}"
 
     def run(self, batch: pa.Table, need: int, carry: list[str]) -> RoundResult:
-        self.con.register(BATCH_VIEW, batch)
-        try:
-            run_sql(
-                self.con, f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS SELECT {self._flag_sql()} FROM {BATCH_VIEW} AS s"
-            )
-        finally:
-            self.con.unregister(BATCH_VIEW)
-        rejected = self._count()
-        accepted = self._accept(need)
-        failed = self._failed(carry)
-        return RoundResult(accepted, rejected, failed)
+        """Flags are computed in DuckDB, the batch is filtered in Arrow and appended once.
 
-    def _count(self) -> dict[str, int]:
-        if not self.flags:
-            return {}
-        counts = first_row(self.con, f"SELECT {', '.join(f'count_if({f})' for f in self.flags)} FROM {CHECKED}")
-        return {c.name: int(n) for c, n in zip(self.checks, counts) if n}
+        Nothing is registered or kept as a temp table: inside the statement's transaction a
+        replaced temp table keeps every old version and ``con.register`` keeps every table
+        until COMMIT, so either would grow memory with the rows made.  ``batch`` is in
+        ROW_ORDER order, so the first ``need`` passing rows are a slice, no sort."""
+        flags = over(self.con, batch, BATCH_VIEW, self._flag_sql()).to_arrow_table() if self.flags else None
+        ok = _passing(flags)
+        passing = (batch if ok is None else batch.filter(ok)).slice(0, max(int(need), 0))
+        failed = batch.filter(pc.invert(ok)).select(carry) if ok is not None and carry else pa.table({})
+        return RoundResult(self._append(passing), _counts(self.checks, flags), failed)
 
-    def _accept(self, need: int) -> int:
+    def _value(self, column, arrow_type: pa.DataType) -> str:
+        """A column already of the accepted table's own Arrow type goes in as it is (a CAST
+        per value costs ~15% of the append); any other is cast to the declared type."""
+        if self.natural is None:
+            self.natural = self.con.sql(f"SELECT * FROM {self.accepted} LIMIT 0").to_arrow_table().schema
+        name = quote(column.name)
+        return name if self.natural.field(column.name).type == arrow_type else f"CAST({name} AS {column.type.sql})"
+
+    def _append(self, passing: pa.Table) -> int:
+        if not passing.num_rows:
+            return 0
         columns = [quote(c.name) for c in self.table.columns]
-        casts = [f"CAST({quote(c.name)} AS {c.type.sql})" for c in self.table.columns]
-        before = self._accepted_count()
-        run_sql(
-            self.con,
-            f"INSERT INTO {self.accepted} ({', '.join(columns + [ROW_ORDER])}) "
-            f"SELECT {', '.join(casts)}, {before} + row_number() OVER (ORDER BY {ROW_ORDER}) "
-            f"FROM {CHECKED} WHERE {self._ok()} ORDER BY {ROW_ORDER} LIMIT {int(need)}",
-        )
-        return self._accepted_count() - before
-
-    def _accepted_count(self) -> int:
-        return first_row(self.con, f"SELECT count(*) FROM {self.accepted}")[0]
-
-    def _failed(self, carry: list[str]) -> pa.Table:
-        if not carry or not self.flags:
-            return pa.table({})
-        cols = ", ".join(quote(c) for c in carry)
-        return self.con.sql(
-            f"SELECT {cols} FROM {CHECKED} WHERE NOT ({self._ok()}) ORDER BY {ROW_ORDER}"
-        ).to_arrow_table()
+        values = [self._value(c, passing.schema.field(c.name).type) for c in self.table.columns]
+        if self.numbered:  # the scratch table numbers accepted rows 1, 2, ... across batches
+            numbers = np.arange(self.inserted + 1, self.inserted + 1 + passing.num_rows, dtype=np.int64)
+            passing = passing.set_column(passing.schema.get_field_index(ROW_ORDER), ROW_ORDER, pa.array(numbers))
+            columns, values = columns + [ROW_ORDER], values + [ROW_ORDER]
+        sql = f"INSERT INTO {self.accepted} ({', '.join(columns)}) SELECT {', '.join(values)} FROM {CHECKED}"
+        over(self.con, passing, CHECKED, sql).fetchall()
+        self.inserted += passing.num_rows
+        return passing.num_rows
 
     def close(self) -> None:
-        run_sql(self.con, f"DROP TABLE IF EXISTS {CHECKED}")
+        """Nothing is left behind: the checked batch is a view over Arrow, gone after each run."""

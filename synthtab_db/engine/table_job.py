@@ -26,6 +26,7 @@ from synthtab_db.engine.inherited_keys import apply_inherited
 from synthtab_db.engine.learn import Learned, learn_table
 from synthtab_db.engine.self_reference import insert_accepted
 from synthtab_db.engine.staging import Stage
+from synthtab_db.engine.streaming import made_ahead
 from synthtab_db.errors import SynthError
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.planner.roles import column_roles, fk_key_mode
@@ -91,7 +92,11 @@ class TableRun:
         self.rng = np.random.default_rng(seed)
         self.roles = column_roles(job.table)
         self.rejected: dict[str, int] = {}
-        self.accepted_table = "__synthtab_accepted"
+        # rows stream straight into the target; a self-referencing table is staged whole, then
+        # inserted tree level by level (DuckDB refuses a parent and its child in one INSERT)
+        self.streaming = not any(job.table.is_self_reference(fk) for fk in job.table.foreign_keys)
+        self.accepted_table = table_expr(job.target).sql("duckdb") if self.streaming else "__synthtab_accepted"
+        self.last_keys: dict[str, pa.Array | None] = {}
 
     # -- what was learned, and the parents generated so far ---------------------------
     def use(self, learned: Learned) -> None:
@@ -208,9 +213,33 @@ class TableRun:
             self.rejected[MALFORMED] = self.rejected.get(MALFORMED, 0) + rows
 
     def _keys(self, n: int) -> dict[str, pa.Array]:
-        return {c: gen.generate(n, self.rng, existing=self._existing(c)) for c, gen in self.keygens.items()}
+        return {c: self._new_keys(c, gen, n) for c, gen in self.keygens.items()}
+
+    def _new_keys(self, column: str, gen, n: int) -> pa.Array:
+        """A continuing generator needs only the last key it made (or, first, the target's
+        keys when appending): no read-back of what was written, so batches stay O(batch)."""
+        if not gen.continues():
+            return gen.generate(n, self.rng, existing=self._existing(column))
+        if column not in self.last_keys:
+            self.last_keys[column] = self._existing(column) if self.job.append else None
+        keys = gen.generate(n, self.rng, existing=self.last_keys[column])
+        if len(keys):
+            self.last_keys[column] = keys[-1:]
+        return keys
+
+    def reads_back(self) -> bool:
+        """Whether making a batch queries the database (a random key generator's existing keys)."""
+        return any(not gen.continues() for gen in self.keygens.values())
+
+    def fresh_keys(self) -> bool:
+        """Every key has a column from a continuing generator: no new key can repeat a row
+        already written, so the checks look inside the batch only."""
+        continuing = {c for c, gen in self.keygens.items() if gen.continues()}
+        return all(continuing & set(key.columns) for key in self.job.table.keys)
 
     def _existing(self, column: str) -> pa.ChunkedArray:
+        if self.streaming:
+            return self.con.sql(f"SELECT {quote(column)} AS v FROM {self.accepted_table}").to_arrow_table().column("v")
         sources = [f"SELECT {quote(column)} AS v FROM {self.accepted_table}"]
         if self.job.append:
             sources.append(f"SELECT {quote(column)} AS v FROM {table_sql(self.job.target)}")
@@ -275,16 +304,18 @@ def generate_table(
     """Learn from the source (unless ``learned`` is given: a stored synthesizer), then generate."""
     started = time.perf_counter()
     run = TableRun(con, job, seed, batch_size)
-    stage = _stage(con, job, run)
     if learned is None:
         learned = learn_table(con, job.table, job.source, job.parent_sources, job.model, job.model_options, on_epoch,
                               schema=job.schema, deferred_sources={c: src for c, (src, _) in job.deferred.items()})
     run.use(learned)
+    stage = _stage(con, job, run)
     total, slots = run.plan_slots()
     rounds = _rounds(run, stage, total, slots, max_rounds, progress)
-    inserted = insert_accepted(con, job.table, job.target, run.accepted_table, run.self_null_rates, run.rng)
+    inserted = stage.inserted
+    if not run.streaming:
+        inserted = insert_accepted(con, job.table, job.target, run.accepted_table, run.self_null_rates, run.rng)
+        run_sql(con, f"DROP TABLE IF EXISTS {run.accepted_table}")
     stage.close()
-    run_sql(con, f"DROP TABLE IF EXISTS {run.accepted_table}")
     return TableResult(
         str(job.target),
         str(job.source),
@@ -310,16 +341,25 @@ def _children_ks(con: duckdb.DuckDBPyConnection, run: TableRun) -> dict[str, flo
 
 
 def _stage(con: duckdb.DuckDBPyConnection, job: TableJob, run: TableRun) -> Stage:
-    existing = [exp.to_table(run.accepted_table)]
-    if job.append:
-        existing.append(table_expr(job.target))
-    ctx = CheckContext(existing=tuple(existing), parents={cols: table_expr(ref) for cols, ref in job.parents.items()})
+    ctx = CheckContext(existing=_existing_tables(job, run),
+                       parents={cols: table_expr(ref) for cols, ref in job.parents.items()})
     checks = compile_checks(job.table, ctx)
     if job.where:
         checks.append(condition_check(job.where, ctx))
-    stage = Stage(con, job.table, checks, run.accepted_table)
-    stage.create_accepted()
+    stage = Stage(con, job.table, checks, run.accepted_table, numbered=not run.streaming)
+    if not run.streaming:
+        stage.create_accepted()
     return stage
+
+
+def _existing_tables(job: TableJob, run: TableRun) -> tuple[exp.Table, ...]:
+    """The tables a new key must not repeat: the target (rows written so far, and the old
+    rows when appending) and the scratch table of a staged run; none for fresh keys."""
+    if run.fresh_keys():
+        return ()
+    if run.streaming:
+        return (table_expr(job.target),)
+    return (exp.to_table(run.accepted_table),) + ((table_expr(job.target),) if job.append else ())
 
 
 def _rounds(
@@ -369,14 +409,18 @@ def _slotted_round(run: TableRun, stage: Stage, pending: np.ndarray, state: _Pro
 
 
 def _free_round(run: TableRun, stage: Stage, state: _Progress) -> None:
-    """Oversample by the last acceptance rate, in batches, until enough rows pass."""
+    """Oversample by the last acceptance rate, in batches, until enough rows pass; each
+    next batch is sampled while the current one is checked and appended."""
     need = state.total - state.done
     want = min(int(math.ceil(need / state.rate * (1.1 if state.rate < 1 else 1))), 100 * need)
-    while want > 0 and state.done < state.total:
-        n = min(want, run.batch_size)
-        result = stage.run(run.batch(n, None, state.offset), state.total - state.done, [])
+    sizes = [min(run.batch_size, want - start) for start in range(0, want, run.batch_size)]
+    offsets = state.offset + np.cumsum([0] + sizes[:-1]) if sizes else []
+    batches = made_ahead(lambda i: run.batch(sizes[i], None, int(offsets[i])), len(sizes), not run.reads_back())
+    for n, batch in zip(sizes, batches):
+        result = stage.run(batch, state.total - state.done, [])
         state.record(run, n, result)
-        want -= n
+        if state.done >= state.total:
+            break
 
 
 def _merge(total: dict[str, int], new: dict[str, int]) -> None:

@@ -8,7 +8,7 @@ import duckdb
 import pyarrow as pa
 
 from synthtab_db import catalog, runs, store
-from synthtab_db.device import resolve_device
+from synthtab_db.device import refuse_unavailable
 from synthtab_db.duck import atomic
 from synthtab_db.engine.learn import dumps, epoch_callback, learn_table, learned_state
 from synthtab_db.engine.planning import current_schema
@@ -36,7 +36,7 @@ def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progres
     model = get_model(statement.using or default_model())
     budget.require_support(model, statement.model_options)
     options = _model_options(model, statement.model_options)
-    resolve_device(statement.model_options.get("device", "auto"))
+    refuse_unavailable(statement.model_options.get("device", "auto"))
     if store.synthesizer_exists(con, statement.name) and not statement.replace:
         raise SynthError(
             f"synthesizer {statement.name!r} already exists; use WITH (replace = true) or DROP SYNTHESIZER"

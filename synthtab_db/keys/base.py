@@ -59,6 +59,12 @@ class KeyGenerator(ABC):
         """Whether the source's non-null keys have this generator's format."""
         return True
 
+    def continues(self) -> bool:
+        """True when new keys only continue after the largest existing one: then the last
+        key made is all ``existing`` must hold, and no new key can repeat an old one, so
+        streaming generation reads no keys back (random generators need the whole set)."""
+        return False
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "column": self.column.model_dump(mode="json"), "params": self._params()}
 

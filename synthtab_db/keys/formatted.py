@@ -67,6 +67,9 @@ class FormattedKeys(KeyGenerator):
         if limit is not None and len(keys) and pc.max(pc.utf8_length(keys)).as_py() > limit:
             raise self._error(f"the next ids no longer fit in {self.column.type.sql}")
 
+    def continues(self) -> bool:
+        return True
+
     def _params(self) -> dict[str, Any]:
         return {"prefix": self.prefix, "suffix": self.suffix, "width": self.width, "start": self.start}
 

@@ -84,6 +84,9 @@ class SchemaKeys(KeyGenerator):
                  existing: pa.Array | pa.ChunkedArray | None = None) -> pa.Array:
         return self.inner.generate(n, rng, existing)
 
+    def continues(self) -> bool:
+        return self.inner.continues()
+
     def _params(self) -> dict[str, Any]:
         return {"inner": self.inner.to_dict()}
 

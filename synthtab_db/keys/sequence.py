@@ -43,6 +43,9 @@ class SequenceKeys(KeyGenerator):
             raise self._error(f"the sequence would pass the largest {self.column.type.sql} value")
         return _to_arrow(first + step * np.arange(n, dtype=np.int64), self.column)
 
+    def continues(self) -> bool:
+        return True
+
     def _params(self) -> dict[str, Any]:
         return {"start": self.start}
 

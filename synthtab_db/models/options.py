@@ -17,6 +17,8 @@ class ModelOptions(BaseModel):
     rare_token: str = "<other>"
     columns: dict[str, str] = Field({}, description="column -> meaning, over the profile: {'rownames': 'id'}")
     clip_extremes: int = Field(0, ge=0, description="the k smallest and largest numbers are capped to the next ones")
+    train_rows: int | None = Field(None, ge=100, description="the model learns from a seeded sample of at most this "
+                                   "many rows (default 200,000; exact counts still come from the whole table)")
 
 
 class TorchOptions(ModelOptions):

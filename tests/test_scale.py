@@ -1,0 +1,281 @@
+"""Size is a non-event: streaming in bounded memory, learning from a seeded sample,
+refusing what cannot fit, a kill that leaves nothing, progress and stop reasons, a
+light start-up (issue 14: items 1, 2, 7, 8)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import synthtab_db
+from synthtab_db import SynthError
+from synthtab_db.catalog import read_schema
+from synthtab_db.engine.learn import learn_table
+from synthtab_db.engine.stop_note import EpochWatch
+from synthtab_db.models import get_model
+from synthtab_db.models import registry
+from synthtab_db.planner.schema import TableRef
+from synthtab_db.progress import BarProgress, LogProgress, default_progress
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ("SELECT setseed(0.5); CREATE TABLE src AS SELECT (random() * 100)::INT AS a, random() AS b, "
+          "'c' || (random() * 50)::INT AS c, DATE '2020-01-01' + (random() * 1000)::INT AS d, "
+          "'a somewhat longer text value number ' || (random() * 200)::INT AS e FROM range(5000)")
+
+
+def _python(code: str, *args: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+
+
+MEMORY_CHILD = f"""
+    import resource, sys, synthtab_db
+    rows, path = int(sys.argv[1]), sys.argv[2]
+    con = synthtab_db.connect(path)
+    con.execute({SOURCE!r})
+    con.execute(f"GENERATE SYNTHETIC FROM src ROWS {{rows}} INTO out USING copula "
+                "WITH (seed = 1, sample_batch_size = 20000)")
+    assert con.execute("SELECT count(*) FROM out").fetchone()[0] == rows
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _peak_kb(rows: int, path: Path) -> int:
+    child = _python(MEMORY_CHILD, str(rows), str(path))
+    out, err = child.communicate(timeout=600)
+    assert child.returncode == 0, err
+    return int(out.split()[-1])
+
+
+def test_memory_does_not_grow_with_rows(tmp_path):
+    """16 times the rows, same batch: peak RSS grows by far less than the rows written.
+    Measured: +~40 MB streaming; +~330 MB when every batch was kept until COMMIT (the
+    accepted copy, a temp table replaced per batch, registered Arrow views)."""
+    small = _peak_kb(50_000, tmp_path / "small.duckdb")
+    large = _peak_kb(800_000, tmp_path / "large.duckdb")
+    assert large - small < 150_000, f"peak RSS {small} kB -> {large} kB"
+
+
+KILL_CHILD = """
+    import sys, synthtab_db
+    con = synthtab_db.connect(sys.argv[1])
+    con.execute("CREATE TABLE src AS SELECT range AS a, random() AS b FROM range(2000)")
+    def progress(table, done, total):
+        if done:
+            print("streaming", flush=True)
+    con.progress = progress
+    con.execute("GENERATE SYNTHETIC FROM src ROWS 50000000 INTO out USING copula WITH (sample_batch_size = 10000)")
+"""
+
+
+def test_a_kill_mid_stream_leaves_nothing(tmp_path):
+    path = tmp_path / "killed.duckdb"
+    child = _python(KILL_CHILD, str(path))
+    assert child.stdout.readline().strip() == "streaming", child.stderr.read()
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=60)
+    con = duckdb.connect(str(path))
+    assert [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()] == ["src"]
+    assert con.execute("SELECT count(*) FROM src").fetchone()[0] == 2000
+
+
+def test_rows_beyond_the_disk_are_refused_before_anything_runs(tmp_path):
+    con = synthtab_db.connect(str(tmp_path / "db.duckdb"))
+    con.execute(SOURCE)
+    before = con.execute("SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY 1").fetchall()
+    with pytest.raises(SynthError, match=r"about [\d.]+ TB .*src: 10,000,000,000,000 rows x ~\d+ bytes.* free"):
+        con.execute("GENERATE SYNTHETIC FROM src ROWS 10000000000000 INTO out USING copula")
+    assert con.execute("SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY 1").fetchall() == before
+
+
+@pytest.fixture
+def shop():
+    con = synthtab_db.connect()
+    con.execute("""
+        SELECT setseed(0.25);
+        CREATE TABLE customer (id INTEGER PRIMARY KEY, region VARCHAR);
+        INSERT INTO customer SELECT range + 1, ['n', 's', 'e'][1 + range % 3] FROM range(200);
+        CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customer (id),
+                             amount DOUBLE, kind VARCHAR);
+        INSERT INTO orders SELECT 1000 + range, 1 + (random() * random() * 199)::INT, random() * 100,
+                                  ['a', 'b', 'c', 'd'][1 + (range % 4)] FROM range(6000);
+    """)
+    yield con
+    con.close()
+
+
+def test_a_sample_is_used_above_train_rows_and_exact_aggregates_match(shop):
+    schema = read_schema(shop.duckdb)
+    table = schema.table(TableRef(name="orders", schema="main"))
+    parents = {("customer_id",): TableRef(name="customer", schema="main")}
+    learned = learn_table(shop.duckdb, table, table.ref, parents, get_model("copula"), {"seed": 3, "train_rows": 500})
+    assert learned.source_rows == 6000
+    assert any("sample of 500 of 6,000 source rows" in n for n in learned.notes)
+    real = sorted(r[0] for r in shop.execute("SELECT count(o.order_id) FROM customer c LEFT JOIN orders o "
+                                             "ON o.customer_id = c.id GROUP BY c.id").fetchall())
+    assert sorted(learned.samplers[("customer_id",)].counts.tolist()) == real  # children per parent: exact
+    assert learned.keygens["order_id"].generate(1, None).to_pylist() == [1000]  # the key range: exact
+
+
+def test_a_sample_is_seeded_and_its_size_is_in_the_note(shop):
+    def run(into: str, seed: int) -> tuple:
+        result = shop.execute(f"GENERATE SYNTHETIC FROM orders INTO {into} USING copula "
+                              f"WITH (seed = {seed}, train_rows = 300)").fetchall()[0]
+        return result, shop.execute(f"SELECT sum(amount), string_agg(kind, '' ORDER BY order_id) FROM {into}").fetchall()
+
+    (first, same), (_, again), (_, other) = run("a1", 1), run("a2", 1), run("a3", 2)
+    assert first[2] == 6000 and "sample of 300 of 6,000" in first[9]
+    assert same == again and same != other
+
+
+def test_under_dp_the_whole_table_is_read_and_the_spend_is_as_asked():
+    con = synthtab_db.connect()
+    con.execute(SOURCE)
+    result = con.execute("GENERATE SYNTHETIC FROM src INTO p USING copula "
+                         "WITH (seed = 1, train_rows = 300, epsilon = 2.0)").arrow().to_pylist()[0]
+    assert "sample" not in (result["note"] or "")  # no sample: no amplification to account for
+    whole = con.execute("GENERATE SYNTHETIC FROM src INTO q USING copula WITH (seed = 1, epsilon = 2.0)").arrow()
+    assert result["epsilon"] == whole.column("epsilon")[0].as_py() <= 2.0  # the same spend as without train_rows
+    spent = con.execute("SELECT sum(epsilon) FROM synthtab.privacy_ledger").fetchone()[0]
+    assert spent == pytest.approx(2 * result["epsilon"])
+    same = "SELECT count(*) FROM (SELECT * FROM p EXCEPT ALL SELECT * FROM q)"
+    assert con.execute(same).fetchone()[0] == 0  # the same rows learned: train_rows is ignored under DP
+
+
+def test_keys_stay_unique_across_many_batches_and_appends(shop):
+    for into, extra in (("k", ""), ("k", ", append = true")):
+        shop.execute(f"GENERATE SYNTHETIC FROM orders ROWS 2500 INTO {into} USING copula "
+                     f"WITH (seed = 4, sample_batch_size = 300{extra})")
+    counts = shop.execute("SELECT count(*), count(DISTINCT order_id), min(order_id) FROM k").fetchall()
+    assert counts == [(5000, 5000, 1000)]
+    orphans = shop.execute("SELECT count(*) FROM k WHERE customer_id NOT IN (SELECT id FROM customer)").fetchone()[0]
+    assert orphans == 0
+
+
+def test_random_keys_stay_unique_across_batches():
+    con = synthtab_db.connect()
+    con.execute("CREATE TABLE t (id UUID PRIMARY KEY, v INTEGER); "
+                "INSERT INTO t SELECT uuid(), range % 7 FROM range(300)")
+    con.execute("GENERATE SYNTHETIC FROM t ROWS 3000 INTO u USING copula WITH (seed = 1, sample_batch_size = 100)")
+    assert con.execute("SELECT count(*), count(DISTINCT id) FROM u").fetchall() == [(3000, 3000)]
+
+
+# -- progress and stop reasons ------------------------------------------------------------
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_log_progress_says_rows_per_second_and_time_left(caplog):
+    clock = Clock()
+    progress = LogProgress(interval=5, clock=clock)
+    with caplog.at_level(logging.INFO, logger="synthtab_db"):
+        for step in range(1, 11):
+            clock.now = step * 2.0
+            progress("main.out", step * 100, 1000)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0] == "main.out: generating 1,000 rows"
+    assert lines[1:3] == ["main.out: 400 of 1,000 rows, 67 rows/s, about 9 s left",  # at t = 8 and 14:
+                          "main.out: 700 of 1,000 rows, 58 rows/s, about 5 s left"]  # 5 s apart at least
+    assert lines[-1] == "main.out: 1,000 rows in 18.0 s (56 rows/s)" and len(lines) == 4
+
+
+def test_a_terminal_gets_a_bar_and_anything_else_log_lines(tmp_path):
+    class Tty:
+        def isatty(self) -> bool:
+            return True
+
+    assert isinstance(default_progress(Tty()), BarProgress)
+    with open(tmp_path / "log", "w") as file:
+        assert isinstance(default_progress(file), LogProgress)
+
+
+def test_a_fit_cut_by_the_clock_while_improving_says_so():
+    argn = get_model("argn")
+    watch = EpochWatch()
+    for epoch, loss in enumerate([3.0, 2.5, 2.2, 2.1], start=1):
+        watch({"epoch": epoch, "loss": loss, "val_loss": loss, "seconds": 40.0 * epoch})
+    note = watch.note(argn, {"max_seconds": 150, "epochs": 100})
+    assert note.startswith("training stopped by max_seconds (150 s) after 4 of 100 epochs with the loss still falling")
+    assert "max_seconds = 600" in note
+    assert watch.note(argn, {"max_seconds": 500, "epochs": 100}) is None  # not cut by the clock
+    losses = [2, 1, 1.5, 1.6, 1.7]
+    flat = EpochWatch(epochs=[{"epoch": i, "val_loss": v, "seconds": 60.0 * i} for i, v in enumerate(losses, 1)])
+    assert flat.note(argn, {"max_seconds": 150}) is None  # no longer improving
+
+
+# -- start-up and the command line ----------------------------------------------------------
+HEAVY = ("torch", "transformers", "opacus", "sklearn")
+
+
+def test_import_and_help_load_no_heavy_module():
+    child = _python("""
+        import sys
+        import synthtab_db
+        from synthtab_db.cli import main
+        try:
+            main(["--help"])
+        except SystemExit:
+            pass
+        print(sorted(m for m in ("torch", "transformers", "opacus", "sklearn") if m in sys.modules))
+    """)
+    out, err = child.communicate(timeout=120)
+    assert out.strip().splitlines()[-1] == "[]", err
+
+
+def test_lazy_models_declare_their_class_preference():
+    for name, lazy in registry.LAZY.items():
+        if lazy.installed():
+            assert get_model(name).preference == lazy.preference
+
+
+def test_a_model_whose_packages_are_missing_names_the_extra(monkeypatch):
+    ghost = registry.LazyModel("no.such.module", ("no_such_package_x",), "ghost", 1)
+    monkeypatch.setitem(registry.LAZY, "ghost", ghost)
+    with pytest.raises(SynthError, match=r"model 'ghost' needs no_such_package_x: pip install 'synthtab-db\[ghost\]'"):
+        get_model("ghost")
+    assert "ghost" not in registry.available_models()
+
+
+def test_sql_prints_every_statement_and_refuses_a_missing_database(tmp_path, capsys):
+    from synthtab_db.cli import main
+
+    script = tmp_path / "s.sql"
+    script.write_text("SELECT 1 AS first; SELECT 2 AS second;")
+    assert main(["sql", str(script)]) == 0
+    out = capsys.readouterr().out
+    assert "first" in out and "second" in out
+    assert main(["sql", str(script), "--database", str(tmp_path / "missing.duckdb")]) == 2
+    assert "does not exist; to create it, add --create" in capsys.readouterr().err
+    assert not (tmp_path / "missing.duckdb").exists()
+    assert main(["sql", str(script), "--database", str(tmp_path / "new.duckdb"), "--create"]) == 0
+
+
+def test_result_to_pandas_without_pandas_says_what_to_do(monkeypatch):
+    con = synthtab_db.connect()
+    con.execute("CREATE TABLE t AS SELECT range AS a FROM range(50)")
+    result = con.execute("GENERATE SYNTHETIC FROM t ROWS 5 INTO s USING copula")
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(SynthError, match="pandas is not installed: pip install pandas"):
+        result.df()
+
+
+def test_the_demo_says_which_model_it_uses():
+    from synthtab_db.cli.demo import model_line
+
+    line = model_line()
+    assert line.startswith(f"model: {registry.default_model()} (the default")
+    if not registry.LAZY["argn"].installed():
+        assert "pip install 'synthtab-db[torch]'" in line
