@@ -21,3 +21,8 @@ try:  # the transformer needs transformers + tokenizers (extra "gpt"); argn stay
     from synthtab_db.models import gpt  # noqa: F401  (registers "gpt", preference 30)
 except ImportError:
     pass
+
+try:  # the diffusion model needs torch; argn (preference 100) stays the default over it
+    from synthtab_db.models import ddpm  # noqa: F401  (registers "ddpm", preference 45)
+except ImportError:
+    pass
