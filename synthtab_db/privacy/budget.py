@@ -84,7 +84,8 @@ def prepare_jobs(con: duckdb.DuckDBPyConnection, jobs: list, options, model_opti
 
 MECHANISMS = {"argn": "DP-SGD + noisy column statistics", "copula": "noisy column statistics + noisy correlations",
               "gpt": "DP-SGD + noisy column statistics", "tvae": "DP-SGD + noisy column statistics",
-              "ctgan": "DP-SGD on the critic + noisy column statistics"}
+              "ctgan": "DP-SGD on the critic + noisy column statistics",
+              "ddpm": "DP-SGD + noisy column statistics"}
 
 
 def privacy_report(model) -> dict | None:

@@ -40,7 +40,8 @@ class DDPM(NeuralSynthesizer):
 
     def _build(self) -> None:
         s = self.settings
-        self.diffusion = MixedDiffusion(self.encoder.spans, alpha_bar(s.schedule, s.timesteps), self.device)
+        self.diffusion = MixedDiffusion(self.encoder.spans, alpha_bar(s.schedule, s.timesteps), self.device,
+                                        s.prediction)
         self.denoiser = Denoiser(self.encoder.width, s.hidden_dim, s.layers, s.embedding_dim)
 
     def _networks(self) -> dict[str, nn.Module]:
@@ -53,12 +54,13 @@ class DDPM(NeuralSynthesizer):
         s = self.settings
         optimiser = torch.optim.AdamW(self.denoiser.parameters(), lr=s.lr, weight_decay=s.weight_decay)
         batches = shuffled_batches(real.shape[0], s.batch_size, rng)
+        real = self.diffusion.sort(real)
 
         def step() -> torch.Tensor:
             x0 = real[torch.from_numpy(next(batches)).to(self.device)]
-            t, eps, gumbel = self.diffusion.draw_noise(x0.shape[0], None)
-            output = self.denoiser(self.diffusion.corrupt(x0, t, eps, gumbel), t)
-            loss = self.diffusion.row_loss(output, x0, eps).mean()
+            t, eps, uniform = self.diffusion.draw_noise(x0.shape[0], None)
+            noisy = self.diffusion.corrupt(x0, t, eps, uniform)
+            loss = self.diffusion.row_loss(self.denoiser(noisy, t), x0, eps, t, noisy).mean()
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -71,7 +73,7 @@ class DDPM(NeuralSynthesizer):
         for t, s in sampling_times(self.settings.timesteps, self.settings.sample_steps):
             steps = torch.full((n,), t, device=self.device)
             x = self.diffusion.step(x, self.denoiser(x, steps), t, s, noise)
-        return x
+        return self.diffusion.unsort(x)
 
     # -- DP training -------------------------------------------------------------------
     def _private_step(self, real: torch.Tensor, codes: list[np.ndarray], sampler, noise: torch.Generator,
@@ -79,17 +81,18 @@ class DDPM(NeuralSynthesizer):
         from synthtab_db.models.neural.per_sample import set_grad_samples
 
         s, diffusion = self.settings, self.diffusion
+        real = diffusion.sort(real)
         optimiser = sampler.optimizer(torch.optim.AdamW(self.denoiser.parameters(), lr=s.lr,
                                                         weight_decay=s.weight_decay), s.max_grad_norm, noise)
 
         def row_loss(call, noisy, t, x0, eps):
-            return diffusion.row_loss(call(noisy, t), x0, eps)
+            return diffusion.row_loss(call(noisy, t), x0, eps, t, noisy)
 
         def step() -> float:
             x0 = real[sampler.draw(batches)]
-            t, eps, gumbel = diffusion.draw_noise(x0.shape[0], batches)
+            t, eps, uniform = diffusion.draw_noise(x0.shape[0], batches)
             self.denoiser.train()
-            set_grad_samples(self.denoiser, row_loss, diffusion.corrupt(x0, t, eps, gumbel), t, x0, eps)
+            set_grad_samples(self.denoiser, row_loss, diffusion.corrupt(x0, t, eps, uniform), t, x0, eps)
             optimiser.step()
             optimiser.zero_grad(set_to_none=True)
             return float("nan")  # the loss is a statistic of the raw rows: not reported under DP

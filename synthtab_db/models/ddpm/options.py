@@ -23,6 +23,8 @@ class DDPMOptions(NeuralOptions, PrivacyOptions):
     timesteps: int = Field(1000, ge=2, le=100_000, description="diffusion steps T of training")
     sample_steps: int = Field(20, ge=1, le=100_000, description="denoising steps when sampling (strided, <= timesteps)")
     schedule: Literal["cosine", "linear"] = Field("cosine", description="noise schedule")
+    prediction: Literal["v", "x0", "eps"] = Field("v", description="what the denoiser predicts for numbers: "
+                                                  "velocity (x0 beyond sqrt(ab) x_t), the clean value or the noise")
     max_modes: int = Field(1, ge=1, le=50, description="unused by ddpm (numbers are quantile-normalised)")
 
     @model_validator(mode="after")
