@@ -127,7 +127,7 @@ def test_bad_options_are_refused_and_leave_the_database_unchanged(adult, options
 
 def test_child_totals_follow_the_parents_country(shop):  # noqa: F811
     shop.execute("GENERATE SYNTHETIC FROM DATABASE main INTO SCHEMA synth USING ddpm "
-                 "WITH (seed = 1, epochs = 150, batch_size = 256, hidden_dim = 64, layers = 2)")
+                 "WITH (seed = 1, epochs = 40, batch_size = 128, hidden_dim = 64, layers = 2)")
     real, synth = _country_means(shop, "main"), _country_means(shop, "synth")
     spread = max(real.values()) - min(real.values())
     for country, mean in real.items():
