@@ -36,7 +36,7 @@ from synthtab_db.models import available_models, get_model  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("SYNTHTAB_DATASETS", ROOT.parent / "shared" / "datasets"))
 RESULTS = ROOT / "benchmarks" / "results" / "adult_models.md"
-CANDIDATES = ("copula", "argn", "ctgan", "tvae")
+CANDIDATES = ("copula", "argn", "ctgan", "tvae", "ddpm")
 TARGET, POSITIVE = "income", ">50K"
 
 

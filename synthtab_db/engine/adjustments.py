@@ -113,6 +113,24 @@ def adjust_neural(options: Options, weakness) -> Adjustment | None:
     return changes.done()
 
 
+@adjusts("ddpm")
+def adjust_ddpm(options: Options, weakness) -> Adjustment | None:
+    """The diffusion model stops on epochs or the clock: double both; more denoising steps when
+    numeric columns are off (a coarse sampler blurs their shapes); a wider denoiser for weak
+    pairs; rarer categories kept."""
+    changes = _Changes(options)
+    changes.scale("epochs", 2, 100_000, "more training")
+    changes.scale("max_seconds", 2, 3_600, "more training")
+    numeric = weakness.of_role("numeric")
+    if numeric:
+        steps = min(int(options.get("timesteps", 1000)), 2 * int(options.get("sample_steps", 20)))
+        changes.set("sample_steps", steps, f"weak numeric: {_names(numeric)}")
+    if weakness.pairs:
+        changes.scale("hidden_dim", 2, 1024, f"weak pairs: {_names([' × '.join(p.columns) for p in weakness.pairs])}")
+    _more_categories(changes, weakness)
+    return changes.done()
+
+
 @adjusts("copula")
 def adjust_copula(options: Options, weakness) -> Adjustment | None:
     """The copula's marginals are exact and its fit has no training budget: what can move is

@@ -33,6 +33,7 @@ LAZY: dict[str, LazyModel] = {
     "ctgan": LazyModel("synthtab_db.models.ctgan", ("torch",), "torch", 50),
     "tvae": LazyModel("synthtab_db.models.tvae", ("torch",), "torch", 40),
     "gpt": LazyModel("synthtab_db.models.gpt", ("torch", "transformers", "tokenizers"), "gpt", 30),
+    "ddpm": LazyModel("synthtab_db.models.ddpm", ("torch",), "torch", 45),
 }
 
 

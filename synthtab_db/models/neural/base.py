@@ -49,6 +49,7 @@ class NeuralSynthesizer(Synthesizer):
     options_model: ClassVar[type[NeuralOptions]] = NeuralOptions
     dp_defaults: ClassVar[dict[str, Any]] = {}  # what a DP fit takes where WITH does not say
     dp_statistics_share: ClassVar[float | None] = STATISTICS_SHARE
+    encoder_class: ClassVar[type[TableEncoder]] = TableEncoder  # columns <-> the matrix the networks see
     on_epoch: EpochHook | None = None  # a direct fit's epoch callback (the engine's comes in FitContext)
 
     def __init__(self, **options: Any) -> None:
@@ -75,7 +76,7 @@ class NeuralSynthesizer(Synthesizer):
         if self.privacy is None:
             self.cells = None if context is None or not self.context_names else ContextCells.fit(
                 context, {c: table.column(c).type.kind in ORDERED for c in data.column_names}, own)
-            self.encoder = TableEncoder.fit(data, table, self._transform_options(), self.settings.max_modes, rng)
+            self.encoder = self.encoder_class.fit(data, table, self._transform_options(), self.settings.max_modes, rng)
         else:
             data, units = self._private_encoding(data, table, rng, run.units)
         self.trained = data.num_rows > 0 and self.encoder.width > 0
@@ -102,11 +103,11 @@ class NeuralSynthesizer(Synthesizer):
         data, units = bounded(units, data, self.privacy, self.settings.max_rows_per_parent, self.seed)
         columns = [table.column(c) for c in data.column_names]
         if not data.num_rows:
-            self.encoder, self.cells = TableEncoder.fit(data, table, self._transform_options(), 1, rng), None
+            self.encoder, self.cells = self.encoder_class.fit(data, table, self._transform_options(), 1, rng), None
             return data, units
         released = release_columns(data, table, self._transform_options(), self.privacy,
                                    np.random.default_rng(noise_seed(self.settings)))
-        self.encoder = TableEncoder.from_release(columns, released, self.settings.max_modes, rng)
+        self.encoder = self.encoder_class.from_release(columns, released, self.settings.max_modes, rng)
         self.cells = None if not self.context_names else ContextCells.fit(  # cells from released marginals
             self.encoder.draw(_CELL_ROWS, rng).select(self.context_names),
             {c.name: c.type.kind in ORDERED for c in columns})
@@ -244,7 +245,7 @@ class NeuralSynthesizer(Synthesizer):
         model.device = select_device(model.settings.device, strict=False)
         model.table = Table.model_validate(header["table"])
         model.seed, model.trained = header["seed"], header["trained"]
-        model.encoder = TableEncoder.from_state(model.table, header["columns"], header["encoder"], arrays)
+        model.encoder = cls.encoder_class.from_state(model.table, header["columns"], header["encoder"], arrays)
         model.context_names = list(header.get("context") or [])
         model.cells = ContextCells.from_dict(header["cells"]) if header.get("cells") else None
         if model.trained:
