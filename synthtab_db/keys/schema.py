@@ -84,6 +84,12 @@ class SchemaKeys(KeyGenerator):
                  existing: pa.Array | pa.ChunkedArray | None = None) -> pa.Array:
         return self.inner.generate(n, rng, existing)
 
+    def is_positional(self) -> bool:
+        return self.inner.is_positional()
+
+    def at(self, positions: np.ndarray) -> pa.Array:
+        return self.inner.at(positions)
+
     def _params(self) -> dict[str, Any]:
         return {"inner": self.inner.to_dict()}
 
