@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=float, help="multiply the source's row counts")
     parser.add_argument("--into", metavar="TABLE|SCHEMA", help="target table (or schema with --from-database)")
     parser.add_argument("--using", metavar="MODEL", help="model name (default: the best installed)")
+    parser.add_argument("--into-parquet", metavar="DIR",
+                        help="write Parquet files (one folder per table, a manifest) instead of tables; "
+                             "--with engine=ray to fan out over Ray")
     parser.add_argument(
         "--with",
         dest="options",
@@ -45,11 +48,20 @@ def _options(pairs: list[str]) -> dict:
     return options
 
 
+def _generate_parquet(con, args: argparse.Namespace):
+    """The same GENERATE, written as Parquet; the result's read_sql says how to read it."""
+    what = {"database": args.source_schema} if args.source_schema else {"source": args.source}
+    return con.generate_parquet(args.into_parquet, rows=args.rows, scale=args.scale, using=args.using,
+                                options=_options(args.options), **what)
+
+
 def run(args: argparse.Namespace) -> int:
     bars = ProgressBars()
     with synthtab_db.connect(args.database) as con:
         con.progress = bars
-        if args.source_schema:
+        if args.into_parquet:
+            result = _generate_parquet(con, args)
+        elif args.source_schema:
             result = con.generate_database(
                 args.into,
                 source_schema=args.source_schema,
@@ -68,4 +80,7 @@ def run(args: argparse.Namespace) -> int:
             )
         bars.close()
     print_result(Result(result))
+    if args.into_parquet:
+        print(f"\nRead it: the read_sql column above, or in Python "
+              f"synthtab_db.read_parquet_output(con, {args.into_parquet!r}) (views over the manifest's files)")
     return 0

@@ -21,6 +21,7 @@ from synthtab_db.duck import run_sql
 from synthtab_db.engine.learn import learned_from_state
 from synthtab_db.engine.table_job import TableJob, generate_table
 from synthtab_db.engine.targets import create_table_sql, table_expr
+from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import TableRef
 
 from .keys import shard_keygens
@@ -53,6 +54,8 @@ def run_shard(plan: ParquetPlan, shard: Shard, staging: str) -> ShardReport:
         mine = [(i, p) for i, p in enumerate(plan.parts) if p.sharded == (shard.index != GLOBAL)]
         results = {p.folder: _generate(con, plan, shard, i, p) for i, p in mine}
         files = {p.folder: _write(con, p, shard, staging, plan) for _, p in mine}
+    except SynthError as err:
+        raise SynthError(f"shard {shard.name} (root rows {shard.start}..{shard.stop - 1}): {err}") from None
     finally:
         con.close()
     return ShardReport(shard.index, {k: r.rows for k, r in results.items()}, files,
@@ -136,7 +139,7 @@ def _maybe_crash(plan: ParquetPlan, shard: Shard, staging: str) -> None:
     """Tests only: the first attempt of ``plan.crash_shard`` dies after writing a file."""
     if plan.crash_shard != shard.index:
         return
-    marker = Path(staging, f".crashed-{shard.name}")
+    marker = Path(staging).parent / f"_test_crashed-{shard.name}"  # outlives the staging folder
     if not marker.exists():
         marker.touch()
         os._exit(1)
