@@ -131,6 +131,15 @@ def test_same_seed_same_rows_and_rows_per_shard_is_part_of_the_plan(shop, tmp_pa
     assert _rows(tmp_path / "a") == _rows(tmp_path / "b")
 
 
+def test_a_single_child_table_draws_its_parents_from_the_global_key_space(shop, tmp_path):
+    shop.execute(f"GENERATE SYNTHETIC FROM shop.orders ROWS 200 INTO PARQUET '{tmp_path}' "
+                 "WITH (seed = 4, rows_per_shard = 70)")
+    customers = {"shop.customers": shop.sql("SELECT * FROM shop.customers").to_arrow_table()}
+    audit = audit_output(tmp_path, external=customers)["orders"]
+    assert audit["FOREIGN KEY (customer_id) -> shop.customers"] == 0 and not any(audit.values())
+    assert json.loads((tmp_path / MANIFEST).read_text())["tables"]["orders"]["rows"] == 200
+
+
 # -- the commit ---------------------------------------------------------------------------
 def test_a_failed_run_leaves_no_manifest_and_the_next_run_cleans_up(people, tmp_path):
     with pytest.raises(SynthError, match=r"shard 00000 \(root rows 0..19\): table main.people: only 0 of 20 rows satisfy"):

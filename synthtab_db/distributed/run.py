@@ -134,6 +134,8 @@ def _manifest(plan: ParquetPlan, reports: list[ShardReport], options: ParquetOpt
         "shards": len(plan.shards),
         "synthesizer_fingerprint": plan.fingerprint(),
         "engine": options.engine,
+        "shard_stats": [{"shard": r.shard, "rows": sum(r.rows.values()), "seconds": round(r.seconds, 3),
+                         "peak_rss_mb": round(r.peak_rss_mb, 1), "pid": r.pid} for r in reports],
         "versions": _versions(options),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -28,6 +28,11 @@ class Shard:
     def name(self) -> str:
         return "global" if self.index == GLOBAL else f"{self.index:05d}"
 
+    @property
+    def label(self) -> str:
+        """How errors name the shard."""
+        return "the global tables" if self.index == GLOBAL else f"shard {self.name} (root rows {self.start}..{self.stop - 1})"
+
     def seed(self, seed: int, table: int) -> list[int]:
         """The stream of one table in this shard: a function of (seed, shard, table) only."""
         return [seed, STREAM, self.index + 1, table]

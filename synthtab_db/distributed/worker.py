@@ -55,7 +55,7 @@ def run_shard(plan: ParquetPlan, shard: Shard, staging: str) -> ShardReport:
         results = {p.folder: _generate(con, plan, shard, i, p) for i, p in mine}
         files = {p.folder: _write(con, p, shard, staging, plan) for _, p in mine}
     except SynthError as err:
-        raise SynthError(f"shard {shard.name} (root rows {shard.start}..{shard.stop - 1}): {err}") from None
+        raise SynthError(f"{shard.label}: {err}") from None
     finally:
         con.close()
     return ShardReport(shard.index, {k: r.rows for k, r in results.items()}, files,
