@@ -256,6 +256,8 @@ def check_parquet_clauses(s: GenerateStatement) -> None:
         raise SynthError("use ROWS or SCALE, not both")
     if s.tables:
         raise SynthError("INTO PARQUET writes FROM <table>, FROM DATABASE or FROM SYNTHESIZER, not FROM (a, b, …)")
+    if s.database and s.where is not None:
+        raise SynthError("WHERE applies to one table, not to FROM DATABASE")
     if s.synthesizer and s.using:
         raise SynthError(f"synthesizer {s.synthesizer} already has its model; drop USING")
 

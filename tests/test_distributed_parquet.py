@@ -88,6 +88,23 @@ def test_unknown_engine_lists_the_engines(people, tmp_path):
     assert not (tmp_path / MANIFEST).exists()
 
 
+def test_shard_keys_are_disjoint_positions_of_the_learned_sequence():
+    import numpy as np
+    import pyarrow as pa
+
+    from synthtab_db.distributed.keys import ShardKeys
+    from synthtab_db.distributed.shards import shard_ranges
+    from synthtab_db.keys import choose_key_generator
+    from synthtab_db.planner.schema import Column, ColumnType, Kind
+
+    column = Column(name="code", type=ColumnType(kind=Kind.STRING, sql="VARCHAR"), nullable=False)
+    learned = choose_key_generator(pa.array(["C-0007", "C-0010"]), column)
+    rng = np.random.default_rng(0)
+    made = [ShardKeys(learned, shard).generate(4, rng).to_pylist() for shard in shard_ranges(30, 10)]
+    assert made[0] == ["C-0007", "C-0010", "C-0013", "C-0016"] and made[1][0] == "C-0008"
+    assert len({k for keys in made for k in keys}) == 12
+
+
 # -- one process (engine = 'local') -------------------------------------------------------
 def test_single_table_shards_keep_every_guarantee(people, tmp_path):
     result = people.execute(f"GENERATE SYNTHETIC FROM people ROWS 1000 INTO PARQUET '{tmp_path}' "

@@ -87,13 +87,7 @@ def build(con: duckdb.DuckDBPyConnection, statement: GenerateStatement, options:
           crash_shard: int | None = None) -> tuple[ParquetPlan, list[Learned]]:
     refuse_unsupported(statement)
     schema = catalog.read_schema(con)
-    if statement.synthesizer:
-        statement = split_options(statement, None)
-        learned = [_stored(con, statement.synthesizer)]
-    else:
-        model = get_model(statement.using or default_model())
-        statement = split_options(statement, model.options_model)
-        learned = [_learn(con, schema, t, model, statement.model_options) for t in _members(con, schema, statement)]
+    statement, learned = _learned(con, schema, statement)
     seed = statement.options.seed if statement.options.seed is not None else random.SystemRandom().getrandbits(62)
     parts, rows = _parts(schema, learned, statement)
     plan = ParquetPlan(
@@ -107,6 +101,15 @@ def build(con: duckdb.DuckDBPyConnection, statement: GenerateStatement, options:
         crash_shard=crash_shard,
     )
     return plan, learned
+
+
+def _learned(con, schema: Schema, statement: GenerateStatement) -> tuple[GenerateStatement, list[Learned]]:
+    """The statement with its options checked, and what each table learned (parents first)."""
+    if statement.synthesizer:
+        return split_options(statement, None), [_stored(con, statement.synthesizer)]
+    model = get_model(statement.using or default_model())
+    statement = split_options(statement, model.options_model)
+    return statement, [_learn(con, schema, t, model, statement.model_options) for t in _members(con, schema, statement)]
 
 
 def _stored(con, name: str) -> Learned:
