@@ -66,13 +66,15 @@ def overhead(result: dict) -> float:
     return max(0.0, result["seconds"] - waves * result["shard_s"])
 
 
-def projection(result: dict, cores: int) -> list[str]:
+def projection(result: dict, cores: int, rows: int, rows_per_shard: int) -> list[str]:
+    """T(N) = coordinator overhead + ceil(shards / (N * cores)) waves * per-shard cost."""
+    shards = math.ceil(rows / rows_per_shard)
     lines = [f"projection from {result['config']}: per-shard {result['shard_s']:.2f} s, coordinator "
-             f"{overhead(result):.2f} s; machines of {cores} cores; same rows ({result['rows']:,})"]
+             f"{overhead(result):.2f} s; {rows:,} rows in {shards} shards; machines of {cores} cores"]
     for machines in (1, 2, 4, 8, 16, 32, 64):
-        waves = math.ceil(result["shards"] / (machines * cores))
+        waves = math.ceil(shards / (machines * cores))
         seconds = overhead(result) + waves * result["shard_s"]
-        lines.append(f"  {machines:3d} machines: ~{seconds:,.0f} s, ~{result['rows'] / seconds:,.0f} rows/s")
+        lines.append(f"  {machines:3d} machines: ~{seconds:,.0f} s, ~{rows / seconds:,.0f} rows/s")
     return lines
 
 
@@ -83,6 +85,7 @@ def main() -> None:
     parser.add_argument("--configs", default="local,ray1,ray2")
     parser.add_argument("--cores", type=int, default=16, help="cores per machine in the projection")
     parser.add_argument("--out", default="/tmp/bench_ray")
+    parser.add_argument("--project-rows", type=int, default=1_000_000_000, help="rows in the projection")
     args = parser.parse_args()
 
     con = synthtab_db.connect()
@@ -100,7 +103,8 @@ def main() -> None:
               f"first file {r['first_file_s'] or float('nan'):.1f} s  shards {r['shards']}  "
               f"per shard {r['shard_s']:.2f} s  coordinator {overhead(r):.1f} s  "
               f"peak RSS per worker {', '.join(f'{m:,.0f}' for m in r['rss_per_worker_mb'])} MiB")
-    print("\n".join(projection(max(results, key=lambda r: r["workers"]), args.cores)))
+    best = max(results, key=lambda r: r["workers"])
+    print("\n".join(projection(best, args.cores, args.project_rows, args.rows_per_shard)))
 
 
 if __name__ == "__main__":
