@@ -211,6 +211,13 @@ def test_ray_with_1_or_2_workers_writes_the_local_rows(ray_cluster, shop, tmp_pa
     assert json.loads((tmp_path / "ray2" / MANIFEST).read_text())["versions"]["ray"] == ray_cluster.__version__
 
 
+def test_a_failing_shard_on_ray_fails_the_statement_and_writes_nothing(ray_cluster, people, tmp_path):
+    with pytest.raises(SynthError, match=r"shard 0000\d .*only 0 of 10 rows satisfy"):
+        people.execute(f"GENERATE SYNTHETIC FROM people ROWS 30 INTO PARQUET '{tmp_path}' WHERE age < 10 "
+                       "WITH (seed = 1, max_rounds = 1, rows_per_shard = 10, engine = 'ray')")
+    assert not (tmp_path / MANIFEST).exists() and not list(tmp_path.glob("_staging-*"))
+
+
 def test_ray_retries_a_killed_worker_and_its_shard_comes_out_the_same(ray_cluster, shop, tmp_path):
     shop.execute(_shop_sql(tmp_path / "local"))
     shop.generate_parquet(tmp_path / "ray", database="shop", scale=2, crash_shard=1,

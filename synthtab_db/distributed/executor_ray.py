@@ -19,6 +19,7 @@ from .shards import Shard
 from .worker import ShardReport, run_shard
 
 MAX_RETRIES = 3
+CANCEL_WAIT_S = 60  # how long a failed run waits for its cancelled shards to stop
 
 
 def _ray():
@@ -60,9 +61,22 @@ def _in_waves(ray, submits: list, workers: int) -> list[ShardReport]:
             ref = submit()
             running[ref], order[index] = index, ref
         done, _ = ray.wait(list(running), num_returns=1)
-        _raise_failure(ray, done[0])
         running.pop(done[0])
+        try:
+            _raise_failure(ray, done[0])
+        except SynthError:
+            _stop(ray, list(running))
+            raise
     return [ray.get(order[i]) for i in range(len(submits))]
+
+
+def _stop(ray, refs: list) -> None:
+    """Cancel the shards still running and wait for them: nothing may write into the
+    staging folder once the failed run removes it."""
+    for ref in refs:
+        ray.cancel(ref, force=True)
+    if refs:
+        ray.wait(refs, num_returns=len(refs), timeout=CANCEL_WAIT_S)
 
 
 def _raise_failure(ray, ref) -> None:
@@ -70,7 +84,8 @@ def _raise_failure(ray, ref) -> None:
         ray.get(ref)
     except ray.exceptions.RayTaskError as err:
         cause = err.cause
-        raise (SynthError(str(cause)) if isinstance(cause, SynthError) else SynthError(f"a shard failed on Ray: {cause!r}")) from None
+        message = str(cause) if isinstance(cause, SynthError) else f"a shard failed on Ray: {cause!r}"
+        raise SynthError(message) from None
     except ray.exceptions.RayError as err:
         raise SynthError(f"a shard failed on Ray after {MAX_RETRIES} retries: {err}") from None
 
