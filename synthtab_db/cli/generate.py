@@ -19,6 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--from", dest="source", metavar="TABLE", help="source table")
     source.add_argument("--from-database", dest="source_schema", metavar="SCHEMA", help="every table of SCHEMA")
+    source.add_argument("--from-synthesizer", dest="synthesizer", metavar="NAME",
+                        help="a stored synthesizer (with --into-parquet)")
     parser.add_argument("--rows", type=int, help="rows to generate (default: as many as the source)")
     parser.add_argument("--scale", type=float, help="multiply the source's row counts")
     parser.add_argument("--into", metavar="TABLE|SCHEMA", help="target table (or schema with --from-database)")
@@ -50,7 +52,8 @@ def _options(pairs: list[str]) -> dict:
 
 def _generate_parquet(con, args: argparse.Namespace):
     """The same GENERATE, written as Parquet; the result's read_sql says how to read it."""
-    what = {"database": args.source_schema} if args.source_schema else {"source": args.source}
+    what = ({"database": args.source_schema} if args.source_schema else
+            {"synthesizer": args.synthesizer} if args.synthesizer else {"source": args.source})
     return con.generate_parquet(args.into_parquet, rows=args.rows, scale=args.scale, using=args.using,
                                 options=_options(args.options), **what)
 
@@ -59,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
     bars = ProgressBars()
     with synthtab_db.connect(args.database) as con:
         con.progress = bars
+        if args.synthesizer and not args.into_parquet:
+            raise synthtab_db.SynthError("--from-synthesizer writes with --into-parquet; in SQL: "
+                                         "GENERATE SYNTHETIC FROM SYNTHESIZER <name> INTO <table>")
         if args.into_parquet:
             result = _generate_parquet(con, args)
         elif args.source_schema:

@@ -46,7 +46,7 @@ class RayExecutor:
     def run(self, plan: ParquetPlan, shards: list[Shard], staging: str) -> list[ShardReport]:
         ray = _ray()
         _connect(ray, self.options.address)
-        task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(run_shard)
+        task = ray.remote(num_cpus=1, num_gpus=self.options.gpus_per_shard, max_retries=MAX_RETRIES)(run_shard)
         workers = self.options.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         plan_ref = ray.put(plan)
         return _in_waves(ray, [lambda s=s: task.remote(plan_ref, s, staging) for s in shards], workers)

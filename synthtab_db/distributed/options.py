@@ -20,6 +20,7 @@ class ParquetOptions(BaseModel):
     workers: int | None = Field(None, ge=1, description="shards run at once (default: what the cluster offers)")
     rows_per_shard: int = Field(DEFAULT_ROWS_PER_SHARD, ge=1, description="root rows per shard (part of the output)")
     address: str | None = Field(None, description="Ray cluster address (default: RAY_ADDRESS, else a local cluster)")
+    gpus_per_shard: float = Field(0, ge=0, description="GPUs each Ray task requests (torch models sample on CUDA)")
 
 
 def take_parquet_options(raw: dict[str, Any]) -> tuple[ParquetOptions, dict[str, Any]]:
