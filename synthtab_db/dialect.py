@@ -39,6 +39,7 @@ class GenerateSynthetic(exp.Expression):
         "synthesizer": False,  # exp.Identifier for FROM SYNTHESIZER <name>
         "tables": False,  # list of exp.Table for FROM (a, b, c)
         "parquet": False,  # exp.Literal: INTO PARQUET '<dir>' (synthtab_db/distributed)
+        "postgres": False,  # exp.Literal: INTO POSTGRES '<dsn>' (synthtab_db/distributed)
     }
 
 
@@ -282,7 +283,14 @@ def _parquet_dir(p: SynthParser, node: exp.Expression) -> None:
     node.set("parquet", folder)
 
 
-GENERATE_CLAUSES = {("INTO", "PARQUET"): _parquet_dir, **GENERATE_CLAUSES}
+def _postgres_dsn(p: SynthParser, node: exp.Expression) -> None:
+    dsn = p._parse_string()
+    if dsn is None:
+        p.fail("INTO POSTGRES expects a connection string in quotes, e.g. 'host=… dbname=…'")
+    node.set("postgres", dsn)
+
+
+GENERATE_CLAUSES = {("INTO", "PARQUET"): _parquet_dir, ("INTO", "POSTGRES"): _postgres_dsn, **GENERATE_CLAUSES}
 
 TRAIN_CLAUSES: dict[tuple[str, ...], Callable[[SynthParser, exp.Expression], None]] = {
     ("USING",): GENERATE_CLAUSES[("USING",)],

@@ -56,7 +56,7 @@ HANDLERS: dict[type[exp.Expression], Handler] = {
 
 def _generate(con, tree, progress) -> pa.Table:
     """A GENERATE naming an attached PostgreSQL database (pg.public.t) goes through synthtab_db.postgres."""
-    if tree.args.get("parquet") is not None:  # INTO PARQUET: synthtab_db/distributed (imported on use)
+    if tree.args.get("parquet") is not None or tree.args.get("postgres") is not None:  # synthtab_db/distributed
         from synthtab_db.distributed.run import run_parquet
 
         return run_parquet(con, generate_statement(tree), progress)

@@ -91,6 +91,7 @@ class GenerateStatement(BaseModel):
     synthesizer: str | None = None  # FROM SYNTHESIZER <name>
     tables: tuple[TableRef, ...] = ()  # FROM (a, b, c): these and the parents they need
     parquet: str | None = None  # INTO PARQUET '<dir>': written by synthtab_db/distributed
+    postgres: str | None = None  # INTO POSTGRES '<dsn>': synthtab_db/distributed, staged per shard
 
 
 class TrainStatement(BaseModel):
@@ -201,6 +202,7 @@ def generate_statement(node: GenerateSynthetic) -> GenerateStatement:
         synthesizer=_name(node.args.get("synthesizer")),
         tables=tuple(table_ref(t) for t in node.args.get("tables") or ()),
         parquet=node.args["parquet"].name if node.args.get("parquet") else None,
+        postgres=node.args["postgres"].name if node.args.get("postgres") else None,
     )
     check_clauses(statement)
     return statement
@@ -228,7 +230,7 @@ def check_clauses(s: GenerateStatement) -> None:
         raise SynthError("use ROWS or SCALE, not both")
     if s.database and s.into is not None:
         raise SynthError("GENERATE SYNTHETIC FROM DATABASE writes INTO SCHEMA <schema>, not INTO <table>")
-    if s.parquet is not None:
+    if s.parquet is not None or s.postgres is not None:
         check_parquet_clauses(s)
         return
     if s.database and not s.into_schema:
@@ -250,7 +252,9 @@ def check_parquet_clauses(s: GenerateStatement) -> None:
     """INTO PARQUET '<dir>' replaces INTO <table> / INTO SCHEMA (one sub-folder per table)."""
     if s.into is not None or s.into_schema is not None:
         raise SynthError("use INTO PARQUET '<dir>' or INTO <table> / INTO SCHEMA <schema>, not both")
-    if not s.parquet.strip():
+    if s.parquet is not None and s.postgres is not None:
+        raise SynthError("use INTO PARQUET '<dir>' or INTO POSTGRES '<dsn>', not both")
+    if s.parquet is not None and not s.parquet.strip():
         raise SynthError("INTO PARQUET needs a folder, e.g. INTO PARQUET 'out/'")
     if s.rows is not None and s.scale is not None:
         raise SynthError("use ROWS or SCALE, not both")

@@ -191,6 +191,46 @@ def test_stored_synthesizer_into_parquet(people, tmp_path):
     assert all(n == 0 for n in audit_output(tmp_path)["people"].values())
 
 
+# -- PostgreSQL: shards staged as UNLOGGED tables, moved in by one transaction ----------------
+@pytest.fixture
+def pg(postgres_dsn):
+    import psycopg
+
+    conn = psycopg.connect(postgres_dsn, autocommit=True)
+    conn.execute("DROP SCHEMA IF EXISTS synth_ray_test CASCADE")
+    yield conn
+    conn.execute("DROP SCHEMA IF EXISTS synth_ray_test CASCADE")
+    conn.close()
+
+
+def _pg_sql(dsn: str, options: str = "") -> str:
+    return (f"GENERATE SYNTHETIC FROM DATABASE shop SCALE 2 INTO POSTGRES '{dsn}' "
+            f"WITH (seed = 5, rows_per_shard = 100, schema = 'synth_ray_test'{options})")
+
+
+def test_into_postgres_writes_the_parquet_rows_with_declared_constraints(shop, pg, postgres_dsn, tmp_path):
+    shop.execute(_pg_sql(postgres_dsn))
+    shop.execute(_shop_sql(tmp_path))
+    local = _rows(tmp_path)
+    for table in ("customers", "orders", "order_items", "products"):
+        rows = pg.execute(f"SELECT * FROM synth_ray_test.{table}").fetchall()
+        assert sorted(rows) == sorted(local[table]), table
+    kinds = pg.execute("SELECT constraint_type, count(*) FROM information_schema.table_constraints "
+                       "WHERE table_schema = 'synth_ray_test' GROUP BY 1").fetchall()
+    assert dict(kinds)["FOREIGN KEY"] == 3 and dict(kinds)["PRIMARY KEY"] == 4  # PostgreSQL holds them too
+    assert pg.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE '_synthtab_%'").fetchone()[0] == 0
+    with pytest.raises(SynthError, match="already exists in PostgreSQL; use WITH \\(replace = true\\)"):
+        shop.execute(_pg_sql(postgres_dsn))
+
+
+def test_a_failed_run_into_postgres_leaves_it_unchanged(people, pg, postgres_dsn):
+    with pytest.raises(SynthError, match="only 0 of 10 rows satisfy"):
+        people.execute(f"GENERATE SYNTHETIC FROM people ROWS 30 INTO POSTGRES '{postgres_dsn}' WHERE age < 10 "
+                       "WITH (seed = 1, max_rounds = 1, rows_per_shard = 10, schema = 'synth_ray_test')")
+    assert pg.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'synth_ray_test'").fetchone()[0] == 0
+    assert pg.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE '_synthtab_%'").fetchone()[0] == 0
+
+
 # -- Ray ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def ray_cluster():

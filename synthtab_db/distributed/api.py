@@ -13,12 +13,13 @@ from synthtab_db.statements import GenerateStatement, check_clauses, table_ref
 from .run import run_parquet
 
 
-def generate_parquet(con, directory: str, *, source: str | None = None, database: str | bool | None = None,
+def generate_parquet(con, directory: str | None, *, postgres: str | None = None, source: str | None = None, database: str | bool | None = None,
                      synthesizer: str | None = None, rows: int | None = None, scale: float | None = None,
                      using: str | None = None, where: str | None = None, options: dict[str, Any] | None = None,
                      progress=None, crash_shard: int | None = None) -> pa.Table:
     """Exactly one of ``source`` (a table), ``database`` (a schema name, or True for the
-    current one) and ``synthesizer`` (a stored one) says what to generate."""
+    current one) and ``synthesizer`` (a stored one) says what to generate; ``directory`` or
+    ``postgres`` (a DSN; option ``schema``) where it goes."""
     if sum(x not in (None, False) for x in (source, database, synthesizer)) != 1:
         raise SynthError("generate_parquet needs exactly one of source=, database= or synthesizer=")
     statement = GenerateStatement(
@@ -30,8 +31,11 @@ def generate_parquet(con, directory: str, *, source: str | None = None, database
         scale=scale,
         using=using,
         where=where,
-        parquet=str(directory),
+        parquet=None if directory is None else str(directory),
+        postgres=postgres,
         model_options={k.lower(): v for k, v in (options or {}).items()},
     )
+    if (directory is None) == (postgres is None):
+        raise SynthError("generate_parquet writes to a directory or to postgres='<dsn>', one of them")
     check_clauses(statement)
     return run_parquet(con, statement, progress, crash_shard)

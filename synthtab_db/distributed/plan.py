@@ -14,6 +14,7 @@ import hashlib
 import json
 import random
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
@@ -30,6 +31,9 @@ from synthtab_db.planner.schema import Schema, Table, TableRef
 from synthtab_db.statements import GenerateStatement, split_options
 
 from .options import ParquetOptions
+
+if TYPE_CHECKING:
+    from .postgres_target import PostgresTarget
 from .shards import Shard, shard_ranges
 
 
@@ -66,6 +70,7 @@ class ParquetPlan:
     batch_size: int
     external: dict = field(default_factory=dict)  # str(ref) -> Arrow table of a parent outside the output
     crash_shard: int | None = None  # tests only: this shard's first attempt kills its worker
+    postgres: "PostgresTarget | None" = None  # INTO POSTGRES: shards are also COPYed into staging tables
 
     def fingerprint(self) -> str:
         return hashlib.sha256("".join(p.fingerprint() for p in self.parts).encode()).hexdigest()

@@ -6,8 +6,11 @@ passed; the result set has a row per table with the SQL that reads it."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from synthtab_db import store
 from synthtab_db.engine import foreign_keys as fks
 from synthtab_db.engine.learn import Learned
 from synthtab_db.errors import SynthError
+from synthtab_db.planner.schema import Table
 from synthtab_db.statements import GenerateStatement
 
 from . import manifest as manifests
@@ -51,17 +55,71 @@ def run_parquet(con: duckdb.DuckDBPyConnection, statement: GenerateStatement, pr
     executor = get_executor(options)
     started = time.perf_counter()
     plan, learned = build(con, statement, options, crash_shard)
-    root = Path(statement.parquet)
-    staging = manifests.prepare(root, [p.folder for p in plan.parts], bool(rest.get("replace", False)))
+    output = _output(statement, options, plan, bool(rest.get("replace", False)))
     try:
-        reports = _execute(executor, plan, str(staging))
-        files = _staged_files(plan, reports, staging)
-        children = _check_and_measure(plan, learned, files)
-        manifests.commit(root, staging, _manifest(plan, reports, options))
+        reports = _execute(executor, output.plan, str(output.staging))
+        children = _check_and_measure(plan, learned, _staged_files(plan, reports, output.staging))
+        output.commit(reports)
     except BaseException:
-        manifests.abort(staging)
+        output.undo()
         raise
-    return _result(plan, reports, children, root, options, time.perf_counter() - started)
+    return _result(plan, reports, children, output, options, time.perf_counter() - started)
+
+
+class ParquetOutput:
+    """Files under ``root``, committed by the manifest."""
+
+    def __init__(self, root: Path, plan: ParquetPlan, options: ParquetOptions, replace: bool):
+        self.root, self.plan, self.options = root, plan, options
+        self.staging = manifests.prepare(root, [p.folder for p in plan.parts], replace)
+
+    def commit(self, reports: list[ShardReport]) -> None:
+        manifests.commit(self.root, self.staging, _manifest(self.plan, reports, self.options))
+
+    def undo(self) -> None:
+        manifests.abort(self.staging)
+
+    def where(self, part) -> tuple[str, str]:
+        return str(self.root / part.folder), glob_sql(part.folder, self.root)
+
+
+class PostgresOutput:
+    """Tables in PostgreSQL: shards staged as UNLOGGED tables, moved in by one transaction.
+    The shards' Parquet files live in a temporary folder, removed at the end."""
+
+    def __init__(self, dsn: str, plan: ParquetPlan, options: ParquetOptions, replace: bool):
+        from . import postgres_target as pg  # noqa: PLC0415 (psycopg on use)
+
+        self.pg, self.replace, self.target = pg, replace, pg.PostgresTarget.new(dsn, options.pg_schema)
+        self.tables = [Table.model_validate(json.loads(p.state)["table"]) for p in plan.parts]
+        self.created = pg.prepare(self.target, self.tables, replace)
+        self.plan = dataclasses.replace(plan, postgres=self.target)
+        self.root = Path(tempfile.mkdtemp(prefix="synthtab-pg-"))
+        self.staging = manifests.prepare(self.root, [], True)
+
+    def commit(self, reports: list[ShardReport]) -> None:
+        shards = {t.name: [s for s in (global_shard(), *self.plan.shards) if _wrote(reports, p.folder, s)]
+                  for t, p in zip(self.tables, self.plan.parts)}
+        self.pg.move_in(self.target, self.tables, shards, self.replace)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def undo(self) -> None:
+        self.pg.undo(self.target, self.created)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def where(self, part) -> tuple[str, str]:
+        name = f"{self.target.schema}.{part.ref.name}"
+        return f"postgres {name}", f"SELECT * FROM {name}  -- in PostgreSQL"
+
+
+def _wrote(reports: list[ShardReport], folder: str, shard) -> bool:
+    return any(r.shard == shard.index and folder in r.files for r in reports)
+
+
+def _output(statement: GenerateStatement, options: ParquetOptions, plan: ParquetPlan, replace: bool):
+    if statement.postgres is not None:
+        return PostgresOutput(statement.postgres, plan, options, replace)
+    return ParquetOutput(Path(statement.parquet), plan, options, replace)
 
 
 def _execute(executor: Executor, plan: ParquetPlan, staging: str) -> list[ShardReport]:
@@ -150,19 +208,19 @@ def _versions(options: ParquetOptions) -> dict[str, str]:
     return found
 
 
-def _result(plan: ParquetPlan, reports: list[ShardReport], children: dict, root: Path,
+def _result(plan: ParquetPlan, reports: list[ShardReport], children: dict, output,
             options: ParquetOptions, seconds: float) -> pa.Table:
     rows = [
         {
             "table": p.folder,
             "rows": sum(r.rows.get(p.folder, 0) for r in reports),
             "files": sum(p.folder in r.files for r in reports),
-            "path": str(root / p.folder),
+            "path": output.where(p)[0],
             "seconds": round(seconds, 3),
             "rejected_rows": sum(sum(r.rejected.get(p.folder, {}).values()) for r in reports),
             "children_ks": list(children[p.folder].items()),
             "engine": options.engine,
-            "read_sql": glob_sql(p.folder, root),
+            "read_sql": output.where(p)[1],
         }
         for p in plan.parts
     ]

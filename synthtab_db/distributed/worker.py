@@ -22,7 +22,7 @@ from synthtab_db.engine.learn import learned_from_state
 from synthtab_db.engine.table_job import TableJob, generate_table
 from synthtab_db.engine.targets import create_table_sql, table_expr
 from synthtab_db.errors import SynthError
-from synthtab_db.planner.schema import TableRef
+from synthtab_db.planner.schema import Table, TableRef
 
 from .keys import shard_keygens
 from .plan import ParquetPlan, TablePart
@@ -131,6 +131,11 @@ def _write(con, part: TablePart, shard: Shard, staging: str, plan: ParquetPlan) 
     path = Path(staging, relative)
     path.parent.mkdir(parents=True, exist_ok=True)
     run_sql(con, f"COPY (SELECT * FROM {table_expr(part.ref).sql('duckdb')}) TO '{path}' (FORMAT parquet)")
+    if plan.postgres is not None:
+        from .postgres_target import stage_shard  # noqa: PLC0415 (psycopg on use)
+
+        table = Table.model_validate(json.loads(part.state)["table"])
+        stage_shard(con, table, part.ref, shard, plan.postgres, staging)
     _maybe_crash(plan, shard, staging)
     return relative
 
