@@ -45,8 +45,7 @@ class TablePart:
     state: str  # learned_state JSON
     weights: bytes
     sharded: bool  # split by shard, or generated once (global)
-    root: bool  # the sharded root: its rows are the shard's row range
-    rows: int | None  # a global root's rows (None: learned rows × scale)
+    root: bool  # the sharded root: its rows are the shard's row range (other roots: learned rows × scale)
     scale: float
     parents: dict  # FK columns -> TableRef of the parent rows
     slice_main: bool = False  # main parent is global: each shard takes its slice of the parent rows
@@ -193,7 +192,6 @@ def _part(item: Learned, parents: dict, sharded: bool, root: bool, sharded_set: 
         weights=item.model.to_bytes(),
         sharded=sharded,
         root=root,
-        rows=None,
         scale=statement.scale or 1.0,
         parents=parents,
         slice_main=sharded and not root and main_outside,

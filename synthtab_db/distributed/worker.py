@@ -112,7 +112,7 @@ def _generate(con, plan: ParquetPlan, shard: Shard, index: int, part: TablePart)
 
 
 def _rows(part: TablePart, shard: Shard) -> int | None:
-    return shard.rows if part.root else part.rows
+    return shard.rows if part.root else None  # None: the learned rows × scale, or the parents' children
 
 
 def _slice(con, parent: TableRef, shard: Shard) -> TableRef:
