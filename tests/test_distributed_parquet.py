@@ -142,7 +142,27 @@ def test_three_levels_children_stay_in_their_shard(shop, tmp_path):
     assert crossing == 0  # a child's parent lives in the child's own shard
 
 
-def test_same_seed_same_rows_and_rows_per_shard_is_part_of_the_plan(shop, tmp_path):
+def test_a_sharded_child_of_a_global_table_takes_its_shards_slice_of_parents(con, tmp_path):
+    con.execute("""
+        CREATE TABLE customers(id INTEGER PRIMARY KEY, age INTEGER);
+        CREATE TABLE products(id INTEGER PRIMARY KEY, price DOUBLE);
+        CREATE TABLE variants(id INTEGER PRIMARY KEY, product_id INTEGER NOT NULL REFERENCES products(id));
+        CREATE TABLE reviews(id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id),
+                             variant_id INTEGER NOT NULL REFERENCES variants(id), stars INTEGER);
+        INSERT INTO customers SELECT i, 20 + i % 50 FROM range(1, 121) t(i);
+        INSERT INTO products SELECT i, 1.0 + i FROM range(1, 101) t(i);
+        INSERT INTO variants SELECT i, 1 + i % 100 FROM range(1, 401) t(i);
+        INSERT INTO reviews SELECT i, 1 + (i * 7) % 120, 1 + (i * 3) % 400, 1 + i % 5 FROM range(1, 801) t(i);
+    """)
+    con.execute(f"GENERATE SYNTHETIC FROM DATABASE main INTO PARQUET '{tmp_path}' WITH (seed = 1, rows_per_shard = 40)")
+    tables = json.loads((tmp_path / MANIFEST).read_text())["tables"]
+    assert {t: e["sharded"] for t, e in tables.items()} == {
+        "customers": True, "products": False, "variants": False, "reviews": True}
+    assert tables["reviews"]["rows"] == 800  # each variant's reviews once, not once per shard
+    assert not any(n for checks in audit_output(tmp_path).values() for n in checks.values())
+
+
+def test_same_seed_same_rows(shop, tmp_path):
     shop.execute(_shop_sql(tmp_path / "a"))
     shop.execute(_shop_sql(tmp_path / "b"))
     assert _rows(tmp_path / "a") == _rows(tmp_path / "b")
