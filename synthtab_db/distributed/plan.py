@@ -207,8 +207,15 @@ def _external(con, parts: list[TablePart]) -> dict[str, pa.Table]:
     for part in parts:
         refs = list(part.parents.values()) + _context_tables(part)
         needed.update({ref.key(): ref for ref in refs if ref.key() not in inside})
-    return {str(ref): con.sql(f"SELECT * FROM {table_expr(ref).sql('duckdb')}").to_arrow_table()
-            for ref in needed.values()}
+    return {str(ref): _read_parent(con, ref) for ref in needed.values()}
+
+
+def _read_parent(con, ref: TableRef) -> pa.Table:
+    try:
+        return con.sql(f"SELECT * FROM {table_expr(ref).sql('duckdb')}").to_arrow_table()
+    except duckdb.CatalogException:
+        raise SynthError(f"parent table {ref} does not exist: the foreign keys of the generated table draw "
+                         "their values from it (create or load it first)") from None
 
 
 def _context_tables(part: TablePart) -> list[TableRef]:
