@@ -98,6 +98,14 @@ class Connection:
             self.duckdb, source_schema, into_schema, scale, using, options, self.progress
         )
 
+    def generate_parquet(self, directory: str | None, **kwargs: Any) -> pa.Table:
+        """Python spelling of GENERATE … INTO PARQUET '<directory>' (or postgres='<dsn>' for INTO
+        POSTGRES; source=, database= or synthesizer=; rows, scale, using, where; options=
+        {engine, workers, rows_per_shard, …})."""
+        from synthtab_db.distributed.api import generate_parquet  # noqa: PLC0415 (Ray and friends on use)
+
+        return generate_parquet(self.duckdb, directory, progress=self.progress, **kwargs)
+
     def evaluate(
         self, synthetic: str, real: str, *, holdout: str | None = None, target: str | None = None, **options: Any
     ) -> pa.Table:

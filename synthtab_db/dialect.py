@@ -38,6 +38,8 @@ class GenerateSynthetic(exp.Expression):
         "options": False,  # list of exp.EQ
         "synthesizer": False,  # exp.Identifier for FROM SYNTHESIZER <name>
         "tables": False,  # list of exp.Table for FROM (a, b, c)
+        "parquet": False,  # exp.Literal: INTO PARQUET '<dir>' (synthtab_db/distributed)
+        "postgres": False,  # exp.Literal: INTO POSTGRES '<dsn>' (synthtab_db/distributed)
     }
 
 
@@ -308,6 +310,23 @@ GENERATE_CLAUSES: dict[tuple[str, ...], Callable[[SynthParser, exp.Expression], 
     ("WHERE",): lambda p, n: n.set("where", p._parse_disjunction()),
     ("WITH",): lambda p, n: n.set("options", p.options()),
 }
+
+# -- INTO PARQUET '<dir>' (issue 17): before INTO <table>, which would read PARQUET as a table name --
+def _parquet_dir(p: SynthParser, node: exp.Expression) -> None:
+    folder = p._parse_string()
+    if folder is None:
+        p.fail("INTO PARQUET expects a folder in quotes, e.g. INTO PARQUET 'out/'")
+    node.set("parquet", folder)
+
+
+def _postgres_dsn(p: SynthParser, node: exp.Expression) -> None:
+    dsn = p._parse_string()
+    if dsn is None:
+        p.fail("INTO POSTGRES expects a connection string in quotes, e.g. 'host=… dbname=…'")
+    node.set("postgres", dsn)
+
+
+GENERATE_CLAUSES = {("INTO", "PARQUET"): _parquet_dir, ("INTO", "POSTGRES"): _postgres_dsn, **GENERATE_CLAUSES}
 
 TRAIN_CLAUSES: dict[tuple[str, ...], Callable[[SynthParser, exp.Expression], None]] = {
     ("USING",): GENERATE_CLAUSES[("USING",)],

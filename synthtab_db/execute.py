@@ -79,6 +79,10 @@ def _describe(con, tree) -> pa.Table:
 
 def _generate(con, tree, progress) -> pa.Table:
     """A GENERATE naming an attached PostgreSQL database (pg.public.t) goes through synthtab_db.postgres."""
+    if tree.args.get("parquet") is not None or tree.args.get("postgres") is not None:  # synthtab_db/distributed
+        from synthtab_db.distributed.run import run_parquet
+
+        return run_parquet(con, generate_statement(tree), progress)
     alias = postgres_alias(con, tree)
     if alias is None:
         return run_generate(con, generate_statement(tree), progress)

@@ -90,6 +90,8 @@ class GenerateStatement(BaseModel):
     model_options: dict[str, Any] = {}
     synthesizer: str | None = None  # FROM SYNTHESIZER <name>
     tables: tuple[TableRef, ...] = ()  # FROM (a, b, c): these and the parents they need
+    parquet: str | None = None  # INTO PARQUET '<dir>': written by synthtab_db/distributed
+    postgres: str | None = None  # INTO POSTGRES '<dsn>': synthtab_db/distributed, staged per shard
 
 
 class TrainStatement(BaseModel):
@@ -199,6 +201,8 @@ def generate_statement(node: GenerateSynthetic) -> GenerateStatement:
         model_options=raw_options(node),
         synthesizer=_name(node.args.get("synthesizer")),
         tables=tuple(table_ref(t) for t in node.args.get("tables") or ()),
+        parquet=node.args["parquet"].name if node.args.get("parquet") else None,
+        postgres=node.args["postgres"].name if node.args.get("postgres") else None,
     )
     check_clauses(statement)
     return statement
@@ -226,6 +230,9 @@ def check_clauses(s: GenerateStatement) -> None:
         raise SynthError("use ROWS or SCALE, not both")
     if s.database and s.into is not None:
         raise SynthError("GENERATE SYNTHETIC FROM DATABASE writes INTO SCHEMA <schema>, not INTO <table>")
+    if s.parquet is not None or s.postgres is not None:
+        check_parquet_clauses(s)
+        return
     if s.database and not s.into_schema:
         raise SynthError("GENERATE SYNTHETIC FROM DATABASE needs INTO SCHEMA <schema>")
     if s.into is not None and s.into_schema is not None:
@@ -239,6 +246,24 @@ def check_clauses(s: GenerateStatement) -> None:
             "target_quality applies to GENERATE SYNTHETIC FROM <table>: it refits the model on the source "
             "and scores each round against a holdout of it (not FROM DATABASE, FROM (…) or FROM SYNTHESIZER)"
         )
+
+
+def check_parquet_clauses(s: GenerateStatement) -> None:
+    """INTO PARQUET '<dir>' replaces INTO <table> / INTO SCHEMA (one sub-folder per table)."""
+    if s.into is not None or s.into_schema is not None:
+        raise SynthError("use INTO PARQUET '<dir>' or INTO <table> / INTO SCHEMA <schema>, not both")
+    if s.parquet is not None and s.postgres is not None:
+        raise SynthError("use INTO PARQUET '<dir>' or INTO POSTGRES '<dsn>', not both")
+    if s.parquet is not None and not s.parquet.strip():
+        raise SynthError("INTO PARQUET needs a folder, e.g. INTO PARQUET 'out/'")
+    if s.rows is not None and s.scale is not None:
+        raise SynthError("use ROWS or SCALE, not both")
+    if s.tables:
+        raise SynthError("INTO PARQUET writes FROM <table>, FROM DATABASE or FROM SYNTHESIZER, not FROM (a, b, …)")
+    if s.database and s.where is not None:
+        raise SynthError("WHERE applies to one table, not to FROM DATABASE")
+    if s.synthesizer and s.using:
+        raise SynthError(f"synthesizer {s.synthesizer} already has its model; drop USING")
 
 
 def split_options(statement: GenerateStatement, model_options: type[BaseModel] | None) -> GenerateStatement:

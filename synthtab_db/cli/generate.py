@@ -20,10 +20,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--from", dest="source", metavar="TABLE", help="source table")
     source.add_argument("--from-database", dest="source_schema", metavar="SCHEMA", help="every table of SCHEMA")
+    source.add_argument("--from-synthesizer", dest="synthesizer", metavar="NAME",
+                        help="a stored synthesizer (with --into-parquet)")
     parser.add_argument("--rows", type=int, help="rows to generate (default: as many as the source)")
     parser.add_argument("--scale", type=float, help="multiply the source's row counts")
     parser.add_argument("--into", metavar="TABLE|SCHEMA", help="target table (or schema with --from-database)")
     parser.add_argument("--using", metavar="MODEL", help="model name (default: the best installed)")
+    parser.add_argument("--into-parquet", metavar="DIR",
+                        help="write Parquet files (one folder per table, a manifest) instead of tables; "
+                             "--with engine=ray to fan out over Ray")
     parser.add_argument(
         "--with",
         dest="options",
@@ -46,12 +51,25 @@ def _options(pairs: list[str]) -> dict:
     return options
 
 
+def _generate_parquet(con, args: argparse.Namespace):
+    """The same GENERATE, written as Parquet; the result's read_sql says how to read it."""
+    what = ({"database": args.source_schema} if args.source_schema else
+            {"synthesizer": args.synthesizer} if args.synthesizer else {"source": args.source})
+    return con.generate_parquet(args.into_parquet, rows=args.rows, scale=args.scale, using=args.using,
+                                options=_options(args.options), **what)
+
+
 def run(args: argparse.Namespace) -> int:
     bars = default_progress()
     require_database(args.database)
     with synthtab_db.connect(args.database) as con:
         con.progress = bars
-        if args.source_schema:
+        if args.synthesizer and not args.into_parquet:
+            raise synthtab_db.SynthError("--from-synthesizer writes with --into-parquet; in SQL: "
+                                         "GENERATE SYNTHETIC FROM SYNTHESIZER <name> INTO <table>")
+        if args.into_parquet:
+            result = _generate_parquet(con, args)
+        elif args.source_schema:
             result = con.generate_database(
                 args.into,
                 source_schema=args.source_schema,
@@ -70,4 +88,7 @@ def run(args: argparse.Namespace) -> int:
             )
         bars.close()
     print_result(Result(result))
+    if args.into_parquet:
+        print(f"\nRead it: the read_sql column above, or in Python "
+              f"synthtab_db.read_parquet_output(con, {args.into_parquet!r}) (views over the manifest's files)")
     return 0

@@ -65,6 +65,15 @@ class KeyGenerator(ABC):
         streaming generation reads no keys back (random generators need the whole set)."""
         return False
 
+    def is_positional(self) -> bool:
+        """Whether ``at`` can make the key at any position of the sequence: shards of a
+        distributed run then draw keys from disjoint positions (synthtab_db/distributed)."""
+        return False
+
+    def at(self, positions: np.ndarray) -> pa.Array:
+        """The keys at 0-based ``positions`` of this generator's sequence."""
+        raise self._error(f"{self.name} keys are drawn at random; they have no positions")
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "column": self.column.model_dump(mode="json"), "params": self._params()}
 

@@ -46,8 +46,16 @@ class FormattedKeys(KeyGenerator):
     def generate(self, n: int, rng: np.random.Generator,
                  existing: pa.Array | pa.ChunkedArray | None = None) -> pa.Array:
         first = max(self.start - 1, self._largest(existing)) + 1
-        numbers = pa.array(np.arange(first, first + n, dtype=np.int64)).cast(pa.string())
-        padded = pc.utf8_lpad(numbers, width=self.width, padding="0")
+        return self._format(np.arange(first, first + n, dtype=np.int64))
+
+    def is_positional(self) -> bool:
+        return True
+
+    def at(self, positions: np.ndarray) -> pa.Array:
+        return self._format(self.start + np.asarray(positions, dtype=np.int64))
+
+    def _format(self, numbers: np.ndarray) -> pa.Array:
+        padded = pc.utf8_lpad(pa.array(numbers).cast(pa.string()), width=self.width, padding="0")
         keys = pc.binary_join_element_wise(self.prefix, padded, self.suffix, "")
         self._check_length(keys)
         return keys

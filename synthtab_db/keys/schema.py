@@ -87,6 +87,12 @@ class SchemaKeys(KeyGenerator):
     def continues(self) -> bool:
         return self.inner.continues()
 
+    def is_positional(self) -> bool:
+        return self.inner.is_positional()
+
+    def at(self, positions: np.ndarray) -> pa.Array:
+        return self.inner.at(positions)
+
     def _params(self) -> dict[str, Any]:
         return {"inner": self.inner.to_dict()}
 

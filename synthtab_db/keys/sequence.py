@@ -46,6 +46,16 @@ class SequenceKeys(KeyGenerator):
     def continues(self) -> bool:
         return True
 
+    def is_positional(self) -> bool:
+        return True
+
+    def at(self, positions: np.ndarray) -> pa.Array:
+        step = _STEPS.get(self.column.type.kind, 1)
+        numbers = self.start + step * np.asarray(positions, dtype=np.int64)
+        if numbers.size and numbers.max() > type_limits(self.column.type)[1]:
+            raise self._error(f"position {int(np.max(positions))} passes the largest {self.column.type.sql} value")
+        return _to_arrow(numbers, self.column)
+
     def _params(self) -> dict[str, Any]:
         return {"start": self.start}
 
