@@ -19,6 +19,7 @@ from synthtab_db.dialect import (
     ShowSynthesizers,
     TrainSynthesizer,
 )
+from synthtab_db.dialect import PromptDatabase, SetSynthtab
 from synthtab_db.engine.run import run_generate
 from synthtab_db.engine.train import run_drop, run_show, run_train
 from synthtab_db.errors import SynthError
@@ -52,6 +53,23 @@ HANDLERS: dict[type[exp.Expression], Handler] = {
         con, _budget_table(con, tree.this), literal_value(tree.expression)
     ),
 }
+
+
+# GENERATE SYNTHETIC DATABASE FROM PROMPT (synthtab_db.prompt; imported on use)
+def _prompt(con, tree, progress) -> pa.Table:
+    from synthtab_db.prompt.run import prompt_statement, run_prompt
+
+    return run_prompt(con, prompt_statement(tree))
+
+
+def _set_synthtab(con, tree, progress) -> pa.Table:
+    from synthtab_db.prompt.run import run_set
+
+    return run_set(con, tree)
+
+
+HANDLERS[PromptDatabase] = _prompt
+HANDLERS[SetSynthtab] = _set_synthtab
 
 
 def _generate(con, tree, progress) -> pa.Table:
