@@ -22,6 +22,7 @@ CREATE TABLE shop.customers (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, feel
                              seen TIMESTAMP, score DOUBLE, tags VARCHAR[]);
 CREATE TABLE shop.orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES shop.customers (id),
                           total DECIMAL(10, 2) CHECK (total >= 0), paid BOOLEAN, ref UUID, UNIQUE (customer_id, ref));
+COMMENT ON COLUMN shop.customers.name IS 'who it is; with a quote''s escape';
 INSERT INTO shop.customers VALUES (1, 'O''Brien; DROP', 'ok', DATE '1990-02-03', TIMESTAMP '2024-05-06 07:08:09', 1.5,
                                    ['a', 'b']), (2, 'Zoë', NULL, NULL, NULL, NULL, NULL);
 INSERT INTO shop.orders VALUES (1, 1, 12.30, TRUE, '6b7d0a4e-6b2c-4bbd-9b7b-1f7e0c1a2b3c'), (2, 2, 0.00, NULL, NULL),
@@ -74,6 +75,8 @@ def test_sql_script_loads_into_duckdb_with_its_constraints(shop_file, tmp_path):
     assert rows(fresh, "SELECT * FROM orders ORDER BY id") == rows(con, "SELECT * FROM shop.orders ORDER BY id")
     assert rows(fresh, "SELECT id, name, born, seen, tags FROM customers ORDER BY id") == \
         rows(con, "SELECT id, name, born, seen, tags FROM shop.customers ORDER BY id")
+    assert rows(fresh, "SELECT comment FROM duckdb_columns() WHERE table_name = 'customers' AND column_name = 'name'") == \
+        [("who it is; with a quote's escape",)]
     with pytest.raises(duckdb.ConstraintException):
         fresh.execute("INSERT INTO orders VALUES (9, 42, 1, TRUE, NULL)")  # the FK came along
     with pytest.raises(duckdb.ConstraintException):
@@ -92,6 +95,7 @@ def test_sql_script_loads_into_postgresql(shop_file, tmp_path, postgres_dsn):
             pg.execute(path.read_text())
             orders = pg.execute("SELECT id, customer_id, total, paid, ref::text FROM orders ORDER BY id").fetchall()
             customers = pg.execute("SELECT name, born, tags FROM customers ORDER BY id").fetchall()
+            comment = pg.execute(f"SELECT col_description('{schema}.customers'::regclass, 2)").fetchone()[0]
             fks = pg.execute("SELECT count(*) FROM information_schema.table_constraints WHERE table_schema = %s "
                              "AND constraint_type = 'FOREIGN KEY'", (schema,)).fetchone()[0]
         finally:
@@ -100,6 +104,7 @@ def test_sql_script_loads_into_postgresql(shop_file, tmp_path, postgres_dsn):
                       (2, 2, Decimal("0.00"), None, None), (3, 1, Decimal("999.99"), False, None)]
     assert customers == [("O'Brien; DROP", dt.date(1990, 2, 3), ["a", "b"]), ("Zoë", None, None)]
     assert fks == 1
+    assert comment == "who it is; with a quote's escape"
 
 
 def test_cli_export_writes_files_and_refuses_to_overwrite(shop_file, tmp_path, capsys):

@@ -60,6 +60,8 @@ def test_transformers_backend_creates_and_fills_plausible_rows(checkpoint):
                                                                          ("shop.orders", 90, 1)]
     emails = [e for (e,) in con.execute("SELECT email FROM shop.customers WHERE email IS NOT NULL").fetchall()]
     assert emails and all(re.fullmatch(r"[a-zü]+\.[a-zü]+\d+@example\.com", e) for e in emails)
+    named = con.execute("SELECT count(*) FROM shop.customers WHERE email NOT LIKE lower(replace(name, ' ', '.')) || '%'")
+    assert named.fetchone()[0] == 0  # each address spells its row's name
     assert con.execute("SELECT count(*) FROM shop.customers WHERE name NOT LIKE '% %'").fetchone()[0] == 0
     statuses = {s for (s,) in con.execute("SELECT DISTINCT status FROM shop.orders WHERE status IS NOT NULL").fetchall()}
     assert statuses <= {"new", "paid", "shipped"}

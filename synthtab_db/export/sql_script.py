@@ -86,9 +86,18 @@ def write_script(con: duckdb.DuckDBPyConnection, schema: str, tables: list[Table
     out.write(f"-- tables of schema {schema}, written by synthtab-db export\nBEGIN;\n")
     for table in tables:
         out.write(create_sql(table))
+    out.writelines(_comments(con, schema))
     for table in tables:
         _inserts(con, schema, table, out)
     out.write("COMMIT;\n")
+
+
+def _comments(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    """Column comments say what a column holds: they travel with the tables."""
+    rows = con.execute("SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = $s "
+                       "AND comment IS NOT NULL AND comment <> '' ORDER BY table_name, column_index",
+                       {"s": schema}).fetchall()
+    return [f"COMMENT ON COLUMN {quote(t)}.{quote(c)} IS {string(text)};\n" for t, c, text in rows]
 
 
 def _inserts(con: duckdb.DuckDBPyConnection, schema: str, table: Table, out: TextIO) -> None:

@@ -62,7 +62,8 @@ def run_prompt(con: duckdb.DuckDBPyConnection, statement: PromptStatement) -> pa
     if not statement.explain:
         refuse_existing(con, statement.into_schema, proposal.accepted)
         create_filled(con, statement.into_schema, proposal, fill(proposal.accepted, counts, options.seed))
-    return _result(statement.into_schema, proposal, counts)
+    result = _result(statement.into_schema, proposal, counts)
+    return result if statement.explain else result.drop_columns(["ddl"])
 
 
 def _refuse_unknown_rows(given: dict[str, int], proposal: Proposal) -> None:

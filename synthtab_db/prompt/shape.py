@@ -117,15 +117,20 @@ RULES: list[tuple[re.Pattern, set[Kind], Maker]] = [
     (re.compile(r"quantity|qty|units"), NUMBER, _between(1, 10)),
     (re.compile(r"\bage\b"), NUMBER, _between(18, 85)),
     (re.compile(r"rating|stars|score"), NUMBER, _between(1, 5)),
-    (re.compile(r"name|title|label"), STRING, lambda t, rng: (_names if PERSON_TABLES.search(t.table.name.lower())
-                                                          else _product_names)(t, rng)),
+    (re.compile(r"name|title|label"), STRING, lambda t, rng: _person_or_thing(t)(t, rng)),
 ]
+NAME_RULE = RULES[-1][2]
+
+
+def _person_or_thing(target: Target) -> Maker:
+    """``name`` in a table of people is a person's name, elsewhere a thing's."""
+    return _names if PERSON_TABLES.search(target.table.name.lower()) else _product_names
 
 
 def maker_for(target: Target) -> Maker | None:
     for pattern, kinds, maker in RULES:
         if target.column.type.kind in kinds and pattern.search(target.words):
-            return maker
+            return _person_or_thing(target) if maker is NAME_RULE else maker
     return None
 
 
@@ -149,7 +154,21 @@ def shape_columns(table: Table, data: pa.Table, comments: dict[str, str], rng: n
         maker = maker_for(target)
         if maker is not None:
             data = _replace(data, column.name, maker(target, rng))
-    return data
+    return _emails_from_names(table, data, free, comments)
+
+
+def _emails_from_names(table: Table, data: pa.Table, free: set[str], comments: dict[str, str]) -> pa.Table:
+    """An email column next to a person-name column spells that row's name (ada.smith3@example.com)."""
+    kinds = {}
+    for column in table.columns:
+        if column.name.lower() in free:
+            target = Target(table, column, comments.get(column.name.lower(), ""), data.num_rows)
+            kinds[maker_for(target)] = column.name
+    if _emails not in kinds or _names not in kinds:
+        return data
+    names = data.column(kinds[_names]).to_pylist()
+    emails = [f"{'.'.join((n or 'user').lower().split())}{i + 1}@example.com" for i, n in enumerate(names)]
+    return _replace(data, kinds[_emails], pa.array(emails))
 
 
 def _unique_emails(table: Table) -> set[str]:
