@@ -14,12 +14,13 @@ from synthtab_db.dialect import (
     DropSynthesizer,
     EvaluateSynthetic,
     GenerateSynthetic,
+    PromptDatabase,
     SetPrivacyBudget,
+    SetSynthtab,
     ShowPrivacyBudget,
     ShowSynthesizers,
     TrainSynthesizer,
 )
-from synthtab_db.dialect import PromptDatabase, SetSynthtab
 from synthtab_db.engine.run import run_generate
 from synthtab_db.engine.train import run_drop, run_show, run_train
 from synthtab_db.errors import SynthError

@@ -15,10 +15,10 @@ import pytest
 
 pytest.importorskip("transformers")
 
+from tiny_llm import LIBRARY_REQUEST, POEM_REQUEST, SHOP_REQUEST, train  # noqa: E402
+
 import synthtab_db  # noqa: E402
 from synthtab_db.prompt.local_server import serve  # noqa: E402
-
-from tiny_llm import LIBRARY_REQUEST, POEM_REQUEST, SHOP_REQUEST, train  # noqa: E402
 
 SHOP = f"GENERATE SYNTHETIC DATABASE FROM PROMPT '{SHOP_REQUEST}' INTO SCHEMA shop"
 
@@ -160,6 +160,9 @@ def test_an_unreachable_endpoint_says_so():
          "no transformers checkpoint at /nope"),
         ("GENERATE SYNTHETIC DATABASE FROM PROMPT 'x' INTO SCHEMA s WITH (llm = 'openai')", "needs WITH \\(endpoint"),
         ("SET synthtab.colour = 'red'", "unknown setting synthtab.colour"),
+        ("GENERATE SYNTHETIC DATABASE FROM PROMPT 'x' INTO SCHEMA s ROWS 0", "ROWS must be a positive integer"),
+        ("GENERATE SYNTHETIC DATABASE FROM PROMPT 'x' INTO SCHEMA s WITH (rows = {a: 0})", "option 'rows.a'"),
+        ("GENERATE SYNTHETIC DATABASE FROM PROMPT '  ' INTO SCHEMA s", "needs a request"),
     ],
 )
 def test_clear_errors(sql, message):

@@ -6,7 +6,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from sqlglot import exp, parse_one
 
 from synthtab_db.errors import SynthError
@@ -24,7 +24,7 @@ class PromptOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     seed: int | None = None
-    rows: dict[str, int] = Field({}, description="row counts per table, e.g. {'customers': 1000}")
+    rows: dict[str, PositiveInt] = Field({}, description="row counts per table, e.g. {'customers': 1000}")
     max_attempts: int = Field(3, ge=1, le=20, description="proposals asked for before giving up")
 
 
