@@ -10,8 +10,8 @@ import pytest
 
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.ddl import schema_from_ddl
-from synthtab_db.prompt.json_prefix import JsonPrefix
-from synthtab_db.prompt.proposal import parse_spec, render_ddl
+from synthtab_db.prompt.json_prefix import JsonPrefix, schema_keys
+from synthtab_db.prompt.proposal import PROPOSAL_SCHEMA, parse_spec, render_ddl
 from synthtab_db.prompt.propose import read_reply
 from synthtab_db.prompt.rows import row_counts
 from synthtab_db.prompt.shape import free_columns, shape_columns
@@ -32,6 +32,16 @@ def test_json_prefix_refuses_what_cannot_become_an_object(text):
 def test_json_prefix_is_incomplete_until_the_object_closes():
     state = JsonPrefix()
     assert state.feed('{"tables":[') and not state.complete
+
+
+def test_json_prefix_keeps_keys_to_the_schema():
+    keys = schema_keys(PROPOSAL_SCHEMA)
+    assert {"tables", "columns", "name", "type", "references", "check", "primary_key"} <= keys
+    assert JsonPrefix(keys=keys).feed('{"tables":[{"name":"t","columns":[{"name":"id","type":"INT","check":"a\\"b"}]}]}')
+    assert JsonPrefix(keys=keys).feed('{"ta')
+    assert not JsonPrefix(keys=keys).feed('{"tab_')
+    assert not JsonPrefix(keys=keys).feed('{"tabl":')
+    assert JsonPrefix().feed('{"tab_\\n":1}')
 
 
 ORDERS_FIRST = {"tables": [

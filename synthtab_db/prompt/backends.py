@@ -86,7 +86,8 @@ class TransformersBackend:
     def complete(self, messages: Messages, json_schema: dict | None) -> str:
         from synthtab_db.prompt.local_model import generate  # noqa: PLC0415 (torch only when used)
 
-        return generate(load(self.settings.path), messages, json_schema is not None, self.settings.max_new_tokens)
+        return generate(load(self.settings.path), messages, json_schema is not None, self.settings.max_new_tokens,
+                        json_schema)
 
 
 @lru_cache(maxsize=2)

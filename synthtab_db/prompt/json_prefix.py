@@ -25,9 +25,11 @@ class JsonPrefix:
     stack: list[str] = field(default_factory=list)
     rest: str = ""  # what is left of a literal (true/false/null) being spelled
     key: bool = False  # the open string is an object key
+    keys: frozenset[str] | None = None  # the object keys allowed anywhere (None: any)
+    spelled: str = ""  # the key spelled so far
 
     def copy(self) -> "JsonPrefix":
-        return JsonPrefix(self.mode, list(self.stack), self.rest, self.key)
+        return JsonPrefix(self.mode, list(self.stack), self.rest, self.key, self.keys, self.spelled)
 
     @property
     def complete(self) -> bool:
@@ -78,7 +80,7 @@ def _key(s: JsonPrefix, ch: str) -> bool:
     if ch in WHITESPACE:
         return True
     if ch == '"':
-        s.mode, s.key = "string", True
+        s.mode, s.key, s.spelled = "string", True, ""
         return True
     return False
 
@@ -92,14 +94,25 @@ def _value_or_close(s: JsonPrefix, ch: str) -> bool:
 
 
 def _string(s: JsonPrefix, ch: str) -> bool:
+    if s.key:
+        return _key_char(s, ch)
     if ch == "\\":
         s.mode = "escape"
     elif ch == '"':
-        if s.key:
-            s.mode = "colon"
-            return True
         return s.value_done()
     return ch >= " "
+
+
+def _key_char(s: JsonPrefix, ch: str) -> bool:
+    """A key stays within the allowed names (spelled plainly: escapes only when any key goes)."""
+    if ch == '"':
+        s.mode = "colon"
+        return s.keys is None or s.spelled in s.keys
+    if ch == "\\":
+        s.mode = "escape"
+        return s.keys is None
+    s.spelled += ch
+    return ch >= " " and (s.keys is None or any(k.startswith(s.spelled) for k in s.keys))
 
 
 def _escape(s: JsonPrefix, ch: str) -> bool:
@@ -134,6 +147,23 @@ def _literal(s: JsonPrefix, ch: str) -> bool:
         return False
     s.rest = s.rest[1:]
     return s.value_done() if not s.rest else True
+
+
+def schema_keys(schema: dict | None) -> frozenset[str] | None:
+    """Every property name a JSON Schema mentions (through $defs too); None when it names none."""
+    names: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            names.update(node.get("properties", {}) if isinstance(node.get("properties"), dict) else ())
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    return frozenset(names) or None
 
 
 def _done(s: JsonPrefix, ch: str) -> bool:

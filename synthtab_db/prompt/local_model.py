@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList
 
-from synthtab_db.prompt.json_prefix import JsonPrefix
+from synthtab_db.prompt.json_prefix import JsonPrefix, schema_keys
 
 
 def plain_prompt(messages: list[dict[str, str]]) -> str:
@@ -46,9 +46,9 @@ class JsonOnly(LogitsProcessor):
     (end of text only once the object is closed).  Candidates are tried best first, so a
     large vocabulary costs a handful of checks per step."""
 
-    def __init__(self, pieces: list[str], prompt_length: int, eos: int):
+    def __init__(self, pieces: list[str], prompt_length: int, eos: int, keys: frozenset[str] | None = None):
         self.pieces, self.prompt_length, self.eos = pieces, prompt_length, eos
-        self.state, self.seen = JsonPrefix(), 0
+        self.state, self.seen = JsonPrefix(keys=keys), 0
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         generated = input_ids[0, self.prompt_length:].tolist()
@@ -73,12 +73,14 @@ class JsonOnly(LogitsProcessor):
         return bool(piece) and not self.state.complete and self.state.copy().feed(piece)
 
 
-def generate(local: LocalModel, messages: list[dict[str, str]], json_only: bool, max_new_tokens: int) -> str:
-    """The model's reply to the chat; ``json_only`` keeps it to one JSON object."""
+def generate(local: LocalModel, messages: list[dict[str, str]], json_only: bool, max_new_tokens: int,
+             json_schema: dict | None = None) -> str:
+    """The model's reply to the chat; ``json_only`` keeps it to one JSON object, whose keys
+    are those ``json_schema`` names when it is given."""
     ids = local.tokenizer(local.prompt(messages), return_tensors="pt")["input_ids"]
     room = local.model.config.max_position_embeddings - ids.shape[1]
     eos = local.tokenizer.eos_token_id
-    processors = LogitsProcessorList([JsonOnly(local.pieces, ids.shape[1], eos)] if json_only else [])
+    processors = LogitsProcessorList([JsonOnly(local.pieces, ids.shape[1], eos, schema_keys(json_schema))] if json_only else [])
     with torch.no_grad():
         out = local.model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
                                    max_new_tokens=max(1, min(max_new_tokens, room)), logits_processor=processors,

@@ -22,8 +22,10 @@ JSON_FORMATS = {"json_schema", "json_object"}
 def reply_body(path: str, request: dict) -> dict:
     from synthtab_db.prompt.local_model import generate  # noqa: PLC0415
 
-    json_only = (request.get("response_format") or {}).get("type") in JSON_FORMATS
-    text = generate(load(path), request["messages"], json_only, int(request.get("max_tokens") or 1024))
+    response_format = request.get("response_format") or {}
+    json_only = response_format.get("type") in JSON_FORMATS
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    text = generate(load(path), request["messages"], json_only, int(request.get("max_tokens") or 1024), schema)
     return {"object": "chat.completion", "model": request.get("model", "local"),
             "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}]}
 
