@@ -82,6 +82,19 @@ def test_a_cycle_of_not_null_keys_is_refused_by_the_planner():
         validate(ddl)
 
 
+@pytest.mark.parametrize(
+    ("ddl", "message"),
+    [
+        ("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER CHECK (x > 10 AND x < 5));", "can't be filled"),
+        ("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER NOT NULL UNIQUE CHECK (x = 3));", "only 1 of 5 rows"),
+        ("CREATE TABLE t (id INTEGER PRIMARY KEY, x MAP(VARCHAR, INTEGER));", "unsupported type MAP"),
+    ],
+)
+def test_a_schema_that_cannot_be_filled_is_refused_while_the_model_can_fix_it(ddl, message):
+    with pytest.raises(SynthError, match=message):
+        validate(ddl)
+
+
 def test_ddl_replies_are_accepted_and_only_schema_statements_pass():
     accepted = validate("```sql\nCREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR);\n```")
     assert [t.name for t in accepted.schema.tables] == ["t"]

@@ -33,18 +33,31 @@ class Accepted:
         return "\n".join(s.rstrip(";") + ";" for s in self.statements)
 
 
+DRY_RUN_ROWS = 5  # rows per table generated to prove the schema can be filled (CHECKs that exclude everything)
+
+
 def validate(ddl: str) -> Accepted:
+    from synthtab_db.connection import connect  # noqa: PLC0415 (the connection imports the statements that import this)
+
     statements = tuple(_statements(ddl))
-    scratch = duckdb.connect(":memory:")
-    try:
+    with connect() as scratch:
         for text in statements:
-            _run(scratch, text)
-        schema = catalog.read_schema(scratch)
+            _run(scratch.duckdb, text)
+        schema = catalog.read_schema(scratch.duckdb)
         if not schema.tables:
             raise SynthError("the proposal has no CREATE TABLE statement")
-        return Accepted(statements, schema, build_plan(schema))
-    finally:
-        scratch.close()
+        accepted = Accepted(statements, schema, build_plan(schema))
+        _dry_run(scratch, schema)
+    return accepted
+
+
+def _dry_run(scratch, schema: Schema) -> None:
+    """A few rows per table, so a schema that can't be filled is refused while the model can still fix it."""
+    rows = {t.name.lower(): DRY_RUN_ROWS for t in schema.tables}
+    try:
+        scratch.generate_database("dry_run", source_schema="main", using="copula", seed=0, rows=rows, max_rounds=3)
+    except ValueError as err:  # e.g. a CHECK range with no values in it (x > 10 AND x < 5): "low >= high"
+        raise SynthError(f"the schema can't be filled: no values satisfy its CHECKs ({err})") from None
 
 
 def _statements(ddl: str) -> list[str]:
