@@ -121,3 +121,21 @@ def test_shaping_leaves_constrained_columns_and_nulls_alone():
     assert shaped.column("email").to_pylist()[1] is None and shaped.column("email")[0].as_py().endswith("@example.com")
     assert shaped.column("price")[1].as_py() is None and shaped.column("city")[2].as_py() is None
     assert shaped.column("city")[0].as_py() != "q"
+
+
+def test_create_is_one_transaction_a_failed_insert_leaves_no_schema_and_no_table():
+    import duckdb
+
+    from synthtab_db.prompt.create import Filled, create_filled
+    from synthtab_db.prompt.propose import Proposal
+
+    accepted = validate("CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (id INTEGER PRIMARY KEY, "
+                        "p_id INTEGER NOT NULL REFERENCES p (id));")
+    filled = Filled({"p": pa.table({"id": pa.array([1, 2], pa.int32())}),
+                     "c": pa.table({"id": pa.array([1], pa.int32()), "p_id": pa.array([9], pa.int32())})})
+    con = duckdb.connect()
+    with pytest.raises(duckdb.ConstraintException):
+        create_filled(con, "fresh", Proposal(accepted, {}, 1), filled)
+    assert con.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'fresh'").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM duckdb_tables()").fetchone()[0] == 0
+    assert con.execute("SELECT current_schema()").fetchone()[0] == "main"

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import duckdb
 
 from synthtab_db.errors import SynthError
-from synthtab_db.export.sql_script import write_script
+from synthtab_db.export.sql_script import quote, write_script
 from synthtab_db.planner.schema import Table
 
 
@@ -26,7 +26,7 @@ class Writer(Protocol):
 
 
 def qualified(schema: str, table: Table) -> str:
-    return f'"{schema}"."{table.name}"'
+    return f"{quote(schema)}.{quote(table.name)}"
 
 
 def literal_path(path: Path) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pyarrow as pa
+from sqlglot import exp
 
 from synthtab_db.duck import atomic, first_row, run_sql
 from synthtab_db.errors import SynthError
@@ -40,7 +41,7 @@ def fill(accepted: Accepted, counts: dict[str, int], seed: int | None) -> Filled
             scratch.execute(text).fetchall()
         scratch.generate_database(SCRATCH_OUT, source_schema="main", using="copula", seed=seed, rows=counts)
         comments = _comments(scratch.duckdb)
-        raw = {s.table.name.lower(): scratch.sql(f'SELECT * FROM {SCRATCH_OUT}."{s.table.name}"').to_arrow_table()
+        raw = {s.table.name.lower(): scratch.sql(f"SELECT * FROM {SCRATCH_OUT}.{quoted(s.table.name)}").to_arrow_table()
                for s in accepted.plan.steps}
     return Filled(_shaped(accepted, raw, comments, seed))
 
@@ -64,27 +65,32 @@ def _shaped(accepted: Accepted, raw: dict[str, pa.Table], comments: dict, seed: 
     return done
 
 
+def quoted(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
 def create_filled(con: duckdb.DuckDBPyConnection, schema: str, proposal: Proposal, filled: Filled) -> None:
-    """CREATE SCHEMA, the accepted DDL and every INSERT: one transaction."""
+    """CREATE SCHEMA, the accepted DDL and every INSERT: one transaction.  The rows are
+    registered before it and dropped after it (an aborted transaction refuses both)."""
     previous = first_row(con, "SELECT current_schema()")[0]
+    views = {name: f"synthtab_prompt_{name}" for name in filled.tables}
+    for name, view in views.items():
+        con.register(view, filled.tables[name])
     try:
-        atomic(con, lambda: _create_and_insert(con, schema, proposal.accepted, filled), "GENERATE … FROM PROMPT")
+        atomic(con, lambda: _create_and_insert(con, schema, proposal.accepted, views), "GENERATE … FROM PROMPT")
     finally:
-        run_sql(con, f'SET schema = "{previous}"')
+        for view in views.values():
+            con.unregister(view)
+        run_sql(con, f"SET schema = {quoted(previous)}")
 
 
-def _create_and_insert(con: duckdb.DuckDBPyConnection, schema: str, accepted: Accepted, filled: Filled) -> None:
-    run_sql(con, f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    run_sql(con, f'SET schema = "{schema}"')
+def _create_and_insert(con: duckdb.DuckDBPyConnection, schema: str, accepted: Accepted, views: dict) -> None:
+    run_sql(con, f"CREATE SCHEMA IF NOT EXISTS {quoted(schema)}")
+    run_sql(con, f"SET schema = {quoted(schema)}")
     for text in accepted.statements:
         run_sql(con, text)
-    for name, data in filled.tables.items():
-        view = f"synthtab_prompt_{name}"
-        con.register(view, data)
-        try:
-            run_sql(con, f'INSERT INTO "{schema}"."{name}" SELECT * FROM "{view}"')
-        finally:
-            con.unregister(view)
+    for name, view in views.items():
+        run_sql(con, f"INSERT INTO {quoted(schema)}.{quoted(name)} SELECT * FROM {quoted(view)}")
 
 
 def refuse_existing(con: duckdb.DuckDBPyConnection, schema: str, accepted: Accepted) -> None:

@@ -40,6 +40,10 @@ def retry_message(error: str) -> dict[str, str]:
     return {"role": "user", "content": f"The database refused that proposal: {error}\nReply with the corrected JSON."}
 
 
+class NotADatabase(SynthError):
+    """The model found no tables in the request."""
+
+
 def read_reply(reply: str) -> tuple[str, dict[str, int]]:
     """(DDL, proposed row counts) from a reply; JSON is rendered, anything else is DDL."""
     text = reply.strip()
@@ -49,10 +53,6 @@ def read_reply(reply: str) -> tuple[str, dict[str, int]]:
     if not spec.tables:
         raise NotADatabase()
     return render_ddl(spec), row_hints(spec)
-
-
-class NotADatabase(SynthError):
-    """The model found no tables in the request."""
 
 
 def check_reply(reply: str) -> tuple[Accepted, dict[str, int]]:
