@@ -88,6 +88,16 @@ def test_openai_backend_against_a_local_server_gives_the_same_database(checkpoin
         assert con.execute(f"SELECT count(*) FROM shop2.{table}").fetchone()[0] > 0
 
 
+def test_python_api_matches_sql(checkpoint):
+    con = synthtab_db.connect()
+    result = con.generate_from_prompt(SHOP_REQUEST, "py", rows=5, llm="transformers", path=checkpoint, seed=1)
+    assert result.column("rows").to_pylist() == [5, 15]
+    con.execute(f"GENERATE SYNTHETIC DATABASE FROM PROMPT '{SHOP_REQUEST}' INTO SCHEMA sql ROWS 5 "
+                f"{local(checkpoint, ', seed = 1')}")
+    diff = con.execute("SELECT count(*) FROM (SELECT * FROM py.orders EXCEPT ALL SELECT * FROM sql.orders)")
+    assert diff.fetchone()[0] == 0
+
+
 def test_session_settings_choose_the_backend(checkpoint, endpoint):
     con = synthtab_db.connect()
     con.execute("SET synthtab.llm = 'openai'")
