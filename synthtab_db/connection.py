@@ -112,6 +112,16 @@ class Connection:
         """Python spelling of EVALUATE SYNTHETIC <synthetic> AGAINST <real> …; returns the summary."""
         return evaluate_from_python(self.duckdb, synthetic, real, holdout, target, options)
 
+    def generate_from_prompt(
+        self, request: str, into_schema: str, *, rows: int | None = None, explain: bool = False, **options: Any
+    ) -> pa.Table:
+        """Python spelling of [EXPLAIN] GENERATE SYNTHETIC DATABASE FROM PROMPT '<request>' INTO SCHEMA …"""
+        from synthtab_db.prompt.run import PromptStatement, run_prompt  # noqa: PLC0415 (only when used)
+
+        statement = PromptStatement(request=request, into_schema=into_schema, rows=rows, explain=explain,
+                                    options={k.lower(): v for k, v in options.items()})
+        return run_prompt(self.duckdb, statement)
+
     def close(self) -> None:
         self.duckdb.close()
 

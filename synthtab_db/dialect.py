@@ -8,6 +8,7 @@ handed to DuckDB as its original text, untouched.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -356,6 +357,72 @@ STATEMENT_LEADS: dict[tuple[str, ...], Callable[[SynthParser], exp.Expression]] 
 }
 
 
+# -- GENERATE SYNTHETIC DATABASE FROM PROMPT, its EXPLAIN, SET synthtab.<key> (synthtab_db.prompt) --------
+
+
+class PromptDatabase(exp.Expression):
+    """[EXPLAIN] GENERATE SYNTHETIC DATABASE FROM PROMPT '<request>' INTO SCHEMA <s> [ROWS n] [WITH (…)]."""
+
+    arg_types = {"this": True, "into_schema": False, "rows": False, "options": False, "explain": False}
+
+
+class SetSynthtab(exp.Expression):
+    """SET synthtab.<key> = <value>: a session setting of ours (the language model to ask)."""
+
+    arg_types = {"this": True, "expression": True}
+
+
+def parse_prompt(parser: SynthParser, explain: bool = False) -> PromptDatabase:
+    request = parser._parse_string()
+    if request is None:
+        parser.fail("FROM PROMPT expects the request in quotes, e.g. 'customers and orders for a lesson on joins'")
+    node = PromptDatabase(this=request, explain=explain)
+    parser.parse_clauses(node, PROMPT_CLAUSES)
+    if node.args.get("into_schema") is None:
+        parser.fail("GENERATE SYNTHETIC DATABASE FROM PROMPT needs INTO SCHEMA <schema>")
+    return node
+
+
+def parse_set_synthtab(parser: SynthParser) -> SetSynthtab:
+    if not parser._match(TokenType.DOT):
+        parser.fail("expected SET synthtab.<setting> = <value>")
+    key = parser.identifier("a setting name after synthtab.")
+    if not (parser._match(TokenType.EQ) or parser._match_text_seq("TO")):
+        parser.fail(f"expected '=' after SET synthtab.{key.name}")
+    value = parser._parse_primary()
+    if value is None:
+        parser.fail(f"SET synthtab.{key.name} expects a value in quotes or NULL")
+    node = SetSynthtab(this=key, expression=value)
+    parser.parse_clauses(node, {})
+    return node
+
+
+PROMPT_CLAUSES: dict[tuple[str, ...], Callable[[SynthParser, exp.Expression], None]] = {
+    ("INTO", "SCHEMA"): lambda p, n: n.set("into_schema", p.identifier("a schema name after INTO SCHEMA")),
+    ("ROWS",): GENERATE_CLAUSES[("ROWS",)],
+    ("WITH",): GENERATE_CLAUSES[("WITH",)],
+}
+
+
+def parse_prompt_lead(parser: SynthParser) -> PromptDatabase:
+    parser.expect("FROM", "PROMPT")
+    return parse_prompt(parser)
+
+
+def _leads_with_prompt() -> dict[tuple[str, ...], Callable[[SynthParser], exp.Expression]]:
+    """The three-word lead goes first: ("GENERATE", "SYNTHETIC") would take it otherwise."""
+    return {
+        ("GENERATE", "SYNTHETIC", "DATABASE"): parse_prompt_lead,
+        **STATEMENT_LEADS,
+        ("SET", "SYNTHTAB"): parse_set_synthtab,
+    }
+
+
+_WITH_PROMPT = _leads_with_prompt()
+STATEMENT_LEADS.clear()  # updated in place: the proxy holds a reference to this dict
+STATEMENT_LEADS.update(_WITH_PROMPT)
+
+
 class SynthDuckDB(DuckDB):
     """DuckDB's dialect with our statements; registered with sqlglot as 'synthduckdb'."""
 
@@ -403,8 +470,27 @@ def _is_ours(chunk: list[Token]) -> bool:
     return any(lead[: len(words)] == words for words in STATEMENT_LEADS)
 
 
+EXPLAIN_PROMPT = re.compile(r"\s*EXPLAIN\s+(?=GENERATE\s+SYNTHETIC\s+DATABASE\b)", re.IGNORECASE)
+
+
+def _explained(text: str) -> Piece | None:
+    """EXPLAIN GENERATE SYNTHETIC DATABASE FROM PROMPT …: the tokenizer reads EXPLAIN as a command
+    swallowing the rest, so the statement after it is split again and marked."""
+    lead = EXPLAIN_PROMPT.match(text)
+    if lead is None:
+        return None
+    inner = split_script(text[lead.end():])
+    if len(inner) != 1 or not isinstance(inner[0].tree, PromptDatabase):
+        return None
+    inner[0].tree.set("explain", True)
+    return Piece(text, inner[0].tree)
+
+
 def _piece(dialect: SynthDuckDB, sql: str, chunk: list[Token]) -> Piece:
     text = sql[chunk[0].start : chunk[-1].end + 1]
+    explained = _explained(text)
+    if explained is not None:
+        return explained
     if not _is_ours(chunk):
         return Piece(text)
     parser = dialect.parser()

@@ -16,7 +16,9 @@ from synthtab_db.dialect import (
     EvaluateSynthetic,
     ExplainGenerate,
     GenerateSynthetic,
+    PromptDatabase,
     SetPrivacyBudget,
+    SetSynthtab,
     ShowPrivacyBudget,
     ShowRuns,
     ShowSynthesizers,
@@ -75,6 +77,23 @@ def _describe(con, tree) -> pa.Table:
     if tree.args.get("synthesizer") is not None:
         return describe_synthesizer(con, tree.args["synthesizer"].name)
     return describe_table(con, table_ref(tree.this), raw_options(tree).get("columns"))
+
+
+# GENERATE SYNTHETIC DATABASE FROM PROMPT (synthtab_db.prompt; imported on use)
+def _prompt(con, tree, progress) -> pa.Table:
+    from synthtab_db.prompt.run import prompt_statement, run_prompt
+
+    return run_prompt(con, prompt_statement(tree))
+
+
+def _set_synthtab(con, tree, progress) -> pa.Table:
+    from synthtab_db.prompt.run import run_set
+
+    return run_set(con, tree)
+
+
+HANDLERS[PromptDatabase] = _prompt
+HANDLERS[SetSynthtab] = _set_synthtab
 
 
 def _generate(con, tree, progress) -> pa.Table:

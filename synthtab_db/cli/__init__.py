@@ -8,9 +8,11 @@ import logging
 import sys
 
 from synthtab_db.cli import dbt, demo, evaluate, generate, pg, run_sql, serve
+from synthtab_db.cli import export as export_command
 from synthtab_db.errors import SynthError
 
 COMMANDS = {module.NAME: module for module in (demo, generate, evaluate, run_sql, serve, dbt, pg)}
+COMMANDS[export_command.NAME] = export_command
 
 
 def build_parser() -> argparse.ArgumentParser:
