@@ -183,6 +183,9 @@ def _ours(tree: exp.Expression) -> list | None:
         return [tree.args.get("into"), exp.Table(db=schema) if schema is not None else None]
     if isinstance(tree, SetPrivacyBudget):
         return [tree.this]
+    if type(tree).__module__ == GenerateSynthetic.__module__:  # our other statements write state only via the engine
+        schema = tree.args.get("into_schema")
+        return [tree.args.get("into"), exp.Table(db=schema) if isinstance(schema, exp.Identifier) else None]
     return None
 
 
