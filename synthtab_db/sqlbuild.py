@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Callable
 
+import duckdb
 import sqlglot
 from sqlglot import exp
-
-import duckdb
 
 from synthtab_db.duck import first_row
 from synthtab_db.planner.schema import Column, ForeignKey, Key, Table, TableRef

@@ -12,6 +12,8 @@ import duckdb
 
 from synthtab_db.duck import first_row, run_sql
 from synthtab_db.errors import SynthError
+from synthtab_db.planner.schema import TableRef
+from synthtab_db.sqlbuild import table_exists
 
 STATE = "synthtab"
 SYNTHESIZERS = f"{STATE}.synthesizers"
@@ -38,10 +40,7 @@ def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def has_state(con: duckdb.DuckDBPyConnection) -> bool:
-    row = first_row(
-        con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = 'synthesizers'", {"s": STATE}
-    )
-    return bool(row[0])
+    return table_exists(con, TableRef(name="synthesizers", schema=STATE))
 
 
 def versions() -> dict[str, str]:

@@ -18,7 +18,7 @@ import duckdb
 from synthtab_db import catalog, store
 from synthtab_db.duck import first_row, run_sql
 from synthtab_db.planner.schema import TableRef
-from synthtab_db.sqlbuild import table_expr
+from synthtab_db.sqlbuild import table_exists, table_expr
 
 MODELS = f"{store.STATE}.dbt_models"
 
@@ -67,9 +67,4 @@ def remember(con: duckdb.DuckDBPyConnection, relation: str, synthesizer: str, pr
 
 
 def _has_models(con) -> bool:
-    row = first_row(
-        con,
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = 'dbt_models'",
-        {"s": store.STATE},
-    )
-    return bool(row[0])
+    return table_exists(con, TableRef(name="dbt_models", schema=store.STATE))

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 
-from synthtab_db.engine import foreign_keys as fks, private_side as dp_side
+from synthtab_db.engine import foreign_keys as fks
+from synthtab_db.engine import private_side as dp_side
 from synthtab_db.engine.child_counts import CountStrata, learn_main_strata
 from synthtab_db.engine.context import ContextSpec, learn_context
 from synthtab_db.engine.inherited_keys import InheritedKey, learn_inherited

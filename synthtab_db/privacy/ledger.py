@@ -27,6 +27,8 @@ from sqlglot import exp
 
 from synthtab_db import chain, runs
 from synthtab_db.duck import first_row, run_sql
+from synthtab_db.planner.schema import TableRef
+from synthtab_db.sqlbuild import table_exists
 from synthtab_db.store import STATE
 
 LEDGER = f"{STATE}.privacy_ledger"
@@ -102,9 +104,7 @@ _MATCH = "(lower(source) = lower($s) OR fingerprint = $f)"
 
 
 def has_ledger(con: duckdb.DuckDBPyConnection) -> bool:
-    row = first_row(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = 'privacy_budgets'",
-                    {"s": STATE})
-    return bool(row[0])
+    return table_exists(con, TableRef(name="privacy_budgets", schema=STATE))
 
 
 def spent(con: duckdb.DuckDBPyConnection, source: str) -> tuple[float, float]:
