@@ -74,12 +74,25 @@ def seal(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...]) -
     position, previous = head(con, table)
     pending = con.execute(f"SELECT id, {', '.join(columns)} FROM {table} WHERE row_hash IS NULL "
                           "ORDER BY recorded_at, id").fetchall()
+    sealed = []
     for row_id, *values in pending:
         position, row_hash = position + 1, digest(previous, tuple(values))
-        run_sql(con, f"UPDATE {table} SET position = $p, previous_hash = $v, row_hash = $h WHERE id = $i",
-                {"p": position, "v": previous, "h": row_hash, "i": row_id})
+        sealed.append((row_id, position, previous, row_hash))
         previous = row_hash
+    for start in range(0, len(sealed), _BATCH):
+        _update(con, table, sealed[start:start + _BATCH])
     return len(pending)
+
+
+_BATCH = 500
+
+
+def _update(con: duckdb.DuckDBPyConnection, table: str, sealed: list[tuple]) -> None:
+    """One UPDATE for a batch of (id, position, previous_hash, row_hash)."""
+    values = ", ".join(["(?, ?, ?, ?)"] * len(sealed))
+    run_sql(con, f"UPDATE {table} SET position = v.p, previous_hash = v.v, row_hash = v.h "
+                 f"FROM (VALUES {values}) AS v(i, p, v, h) WHERE {table}.id = v.i",
+            [x for row in sealed for x in row])
 
 
 @dataclass(frozen=True)

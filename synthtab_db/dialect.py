@@ -497,7 +497,8 @@ def _piece(dialect: SynthDuckDB, sql: str, chunk: list[Token]) -> Piece:
     try:
         (tree,) = parser.parse(chunk, text)
     except RecursionError:
-        raise ParseError("malformed statement: nested too deeply (write WHERE as an AND of column predicates)") from None
+        raise ParseError("malformed statement: nested too deeply (write WHERE as an AND of column predicates)"
+                         ) from None
     except SqlglotParseError as err:
         detail = err.errors[0] if err.errors else {}
         where = f" at line {detail.get('line')}, column {detail.get('col')}" if detail else ""

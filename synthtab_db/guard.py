@@ -102,7 +102,8 @@ def is_state(node: exp.Expression | None) -> bool:
     """True for a table or schema of ``synthtab`` (any catalog, any case or quoting)."""
     if not isinstance(node, exp.Table):
         return False
-    return any(part is not None and part.name.lower() == STATE for part in (node.args.get("db"), node.args.get("catalog")))
+    parts = (node.args.get("db"), node.args.get("catalog"))
+    return any(part is not None and part.name.lower() == STATE for part in parts)
 
 
 def refuse_state_writes(tree: exp.Expression, text: str = "") -> None:

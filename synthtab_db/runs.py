@@ -132,12 +132,20 @@ def _record_alone(con: duckdb.DuckDBPyConnection, pending: Pending, outcome: str
     hides the statement's own error."""
     try:
         atomic(con, lambda: _write(con, pending, outcome), "the audit trail")
-    except SynthError:  # the caller left a transaction open: the row joins it
-        _write(con, pending, outcome)
+    except SynthError:  # the caller left a transaction open: the row joins it if it still can
+        _try(lambda: _write(con, pending, outcome), pending)
+        return
     except duckdb.Error as err:
         log.warning("could not record %s in %s: %s", pending.verb, RUNS, err)
         return
     _seal(con)
+
+
+def _try(write: Callable[[], None], pending: Pending) -> None:
+    try:
+        write()
+    except duckdb.Error as err:  # an aborted transaction takes nothing more
+        log.warning("could not record %s in %s: %s", pending.verb, RUNS, err)
 
 
 def _seal(con: duckdb.DuckDBPyConnection) -> None:

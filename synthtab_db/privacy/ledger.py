@@ -47,7 +47,10 @@ CREATE TABLE IF NOT EXISTS {LEDGER} (
     delta DOUBLE NOT NULL,
     statement VARCHAR NOT NULL,
     run_id VARCHAR NOT NULL,
-    recorded_at TIMESTAMP WITH TIME ZONE NOT NULL
+    recorded_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    id VARCHAR,                     -- the chain's (a ledger from before it gets these by ALTER)
+    fingerprint VARCHAR,            -- the source's column fingerprint: its budget follows it
+    {chain.CHAIN_COLUMNS}
 );
 CREATE TABLE IF NOT EXISTS {BUDGETS} (
     source VARCHAR PRIMARY KEY,
