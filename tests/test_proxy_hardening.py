@@ -13,6 +13,7 @@ import struct
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -166,7 +167,8 @@ def _rss_mb(pid: int, field: str = "VmRSS") -> float:
 
 def stream_rows_through_a_served_file(path: str, rows: int) -> tuple[float, float, int]:
     """(RSS at start, peak RSS, rows read) of a `synthtab-db serve` process streaming ``rows`` rows."""
-    env = dict(os.environ, SYNTHTAB_PASSWORD=PASSWORD, PYTHONPATH=os.getcwd())
+    package_root = str(Path(synthtab_db.__file__).resolve().parents[1])  # this checkout, whatever the cwd
+    env = dict(os.environ, SYNTHTAB_PASSWORD=PASSWORD, PYTHONPATH=package_root)
     proc = subprocess.Popen([sys.executable, "-m", "synthtab_db.cli", "serve", path, "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     try:
