@@ -60,11 +60,12 @@ def start_server(folder: Path) -> tuple[subprocess.Popen, int]:
     with synthtab_db.connect(str(database)) as con:
         load_relational(con.duckdb, CHINOOK)
     port = free_port()
+    log = open(folder / "server.log", "w")
     env = dict(os.environ, SYNTHTAB_PASSWORD=PASSWORD, SYNTHTAB_DEFAULT_MODEL="copula")
     server = subprocess.Popen(
         [sys.executable, "-m", "synthtab_db.cli", "serve", str(database), "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+        env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+    )  # a file, not a pipe: nobody reads a pipe here, and a full one would stall the server's log calls
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
@@ -121,11 +122,11 @@ def client(index: int, port: int, stop_at: float, shares: dict, out: dict, lock:
             kind, sql, params = statement(index, rng, shares)
             if kind == "point" and trained and rng.random() < 0.2:
                 kind, sql, params = "sample", f"SELECT count(*) FROM bench_m{index}(10)", None
-            trained = trained or kind == "train"
             started = time.perf_counter()
             try:
                 conn.execute(sql, params).fetchall()
                 latencies[kind].append(time.perf_counter() - started)
+                trained = trained or kind == "train"
             except psycopg.Error as err:
                 errors[f"{kind}: {type(err).__name__}: {str(err).splitlines()[0][:120]}"] += 1
     with lock:

@@ -13,6 +13,7 @@ import struct
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,7 @@ import synthtab_db
 from synthtab_db.cli.serve import read_password
 from synthtab_db.proxy import Limits, serve, tls_context
 from synthtab_db.proxy.limits import login_delay
+from synthtab_db.proxy.session import for_log
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg not installed: pip install 'synthtab-db[postgres]'")
 
@@ -165,7 +167,8 @@ def _rss_mb(pid: int, field: str = "VmRSS") -> float:
 
 def stream_rows_through_a_served_file(path: str, rows: int) -> tuple[float, float, int]:
     """(RSS at start, peak RSS, rows read) of a `synthtab-db serve` process streaming ``rows`` rows."""
-    env = dict(os.environ, SYNTHTAB_PASSWORD=PASSWORD, PYTHONPATH=os.getcwd())
+    package_root = str(Path(synthtab_db.__file__).resolve().parents[1])  # this checkout, whatever the cwd
+    env = dict(os.environ, SYNTHTAB_PASSWORD=PASSWORD, PYTHONPATH=package_root)
     proc = subprocess.Popen([sys.executable, "-m", "synthtab_db.cli", "serve", path, "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     try:
@@ -195,3 +198,9 @@ def test_ten_million_rows_keep_the_server_within_300_mb(tmp_path):
     start_rss, peak, count = stream_rows_through_a_served_file(str(tmp_path / "s.duckdb"), 10_000_000)
     assert count == 10_000_000
     assert peak - start_rss < 300, (start_rss, peak)
+
+
+def test_statement_log_lines_mask_role_passwords():
+    line = for_log("CREATE ROLE a WITH LOGIN PASSWORD 'it''s secret';\n  GRANT SELECT ON t TO a")
+    assert "secret" not in line and "PASSWORD '***'" in line and "\n" not in line
+    assert len(for_log("SELECT " + "x, " * 500)) == 200

@@ -22,7 +22,9 @@ def proxy(tmp_path_factory):
     if shutil.which("psql") is None:
         pytest.skip("psql (PostgreSQL client) not installed")
     con = synthtab_db.connect(str(tmp_path_factory.mktemp("psql") / "shop.duckdb"))
-    con.duckdb.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, price DECIMAL(10,2) DEFAULT 1.5)")
+    con.duckdb.execute(
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, price DECIMAL(10,2) DEFAULT 1.5)"
+    )
     con.duckdb.execute("CREATE SCHEMA sandbox")
     server = serve(con.duckdb, port=0, password=PASSWORD)
     server.serve_in_thread()

@@ -131,6 +131,7 @@ FORBIDDEN = [
     "ALTER ROLE alice PASSWORD 'mine-now'",
     "INSTALL postgres",
     "CREATE MACRO boom(a) AS a",
+    "SELECT * FROM duckdb_secrets()",
 ]
 
 

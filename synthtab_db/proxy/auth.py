@@ -151,7 +151,9 @@ def make_authenticator(method: str, user: str, password: str | None, trust: bool
     """``trust`` with no password: loopback clients only. Otherwise a password method."""
     if password is None:
         if not trust:
-            raise ValueError("give a password (--password-file or SYNTHTAB_PASSWORD) or --trust for loopback-only access")
+            raise ValueError(
+                "give a password (--password-file or SYNTHTAB_PASSWORD) or --trust for loopback-only access"
+            )
         return Trust(user)
     if not password:
         raise ValueError("the password is empty: give a non-empty one (or --trust for loopback-only access)")

@@ -212,7 +212,7 @@ def _reads(access: Access, tree: exp.Expression, skip: tuple[exp.Expression, ...
 
 def _table_function(access: Access, func: exp.Func) -> None:
     name = (func.name if isinstance(func, exp.Anonymous) else func.sql_name()).lower()
-    if name in _OPEN_TABLE_FUNCTIONS or name.startswith(("duckdb_", "pg_")):
+    if name in _OPEN_TABLE_FUNCTIONS or name.startswith(("duckdb_", "pg_")) and name != "duckdb_secrets":
         return
     if isinstance(func, exp.Anonymous) and _is_synthesizer(access, name):
         _require_synthesizer(access, name)

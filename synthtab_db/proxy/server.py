@@ -19,7 +19,9 @@ from collections import OrderedDict
 
 import duckdb
 
+from synthtab_db import store
 from synthtab_db.connection import Connection
+from synthtab_db.privacy.ledger import ensure_ledger
 from synthtab_db.proxy import codec, roles
 from synthtab_db.proxy.client import ClientInfo
 from synthtab_db.proxy.codec import ClientGone, ProtocolViolation
@@ -91,6 +93,8 @@ class ProxyServer(socketserver.ThreadingTCPServer):
         self.pending: OrderedDict[int, socket.socket] = OrderedDict()
         self.lock = threading.Lock()
         self.role_cursor = database.cursor()
+        for ensure in (store.ensure_state, ensure_ledger, roles.ensure):
+            ensure(database)  # made once here: clients creating them at once conflict in DuckDB's catalog
         register_all(database)  # the synthesizers' UDFs live on the database connection, once
 
     @property

@@ -302,7 +302,7 @@ class Session:
     def _log_statement(self, sql: str, started: float) -> None:
         if log.isEnabledFor(logging.INFO):
             took = (time.perf_counter() - started) * 1000
-            log.info("statement by %s@%s (%.1f ms): %s", self.client.role, self.peer, took, _for_log(sql))
+            log.info("statement by %s@%s (%.1f ms): %s", self.client.role, self.peer, took, for_log(sql))
 
     def _deallocate(self, name: str | None) -> None:
         if name is None:
@@ -316,7 +316,7 @@ class Session:
             self.server.close_executor(self.executor)
 
 
-def _for_log(sql: str) -> str:
+def for_log(sql: str) -> str:
     """One line, at most 200 characters, with passwords of role statements masked."""
     text = re.sub(r"(PASSWORD\s+)'(?:[^']|'')*'", r"\1'***'", " ".join(sql.split()), flags=re.IGNORECASE)
     return text if len(text) <= 200 else text[:197] + "..."

@@ -15,7 +15,6 @@ from decimal import Decimal
 import duckdb
 
 from synthtab_db.errors import SynthError
-from synthtab_db.udfs.function_owner import adopt
 from synthtab_db.udfs.synthesizer_functions import register_all
 
 FUNCTION = "synthtab"
@@ -44,7 +43,7 @@ def install(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
     def synthtab(sql: str) -> str:
         try:
-            result = Connection(adopt(con.cursor(), con)).execute(sql)
+            result = Connection(con.cursor()).execute(sql)
             return _as_json(result)
         except SynthError as err:
             raise ValueError(str(err)) from None

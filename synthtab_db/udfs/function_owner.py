@@ -4,8 +4,9 @@ DuckDB keeps a Python scalar function with the connection (or cursor) that
 registered it: every cursor of the database can call it, only that connection can
 remove it, registering the name again elsewhere fails with "already exists", and a
 function whose cursor is closed crashes when called.  So a server that hands out
-short-lived cursors (the proxy, the ``synthtab()`` UDF) names the long-lived
-connection as their owner, and synthesizer functions are registered there, once.
+short-lived cursors (the proxy) names the long-lived connection as their owner,
+and synthesizer functions are registered there, once.  (The ``synthtab()`` UDF can't:
+its parent connection is busy running the query that calls it.)
 
 ``version`` counts registrations and removals, so a cursor that declared its TEMP
 table macros earlier can tell that another cursor trained a synthesizer since.
