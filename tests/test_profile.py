@@ -7,12 +7,12 @@ uses the fast copula on small slices.
 from __future__ import annotations
 
 import pytest
-
 from conftest import dataset
+
+from synthtab_db import catalog
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import TableRef
 from synthtab_db.profile import profile_from_data
-from synthtab_db import catalog
 
 
 def _load(con, name: str, sql: str) -> None:

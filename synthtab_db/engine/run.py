@@ -17,8 +17,8 @@ from sqlglot import exp
 from synthtab_db import catalog, store
 from synthtab_db.device import resolve_device
 from synthtab_db.duck import atomic, first_row, run_sql
-from synthtab_db.engine.deferred import fill_deferred
 from synthtab_db.engine import provenance
+from synthtab_db.engine.deferred import fill_deferred
 from synthtab_db.engine.learn import epoch_callback, learned_from_state
 from synthtab_db.engine.table_job import ProgressFn, TableJob, TableResult, generate_table
 from synthtab_db.engine.targets import create_table_sql, table_expr

@@ -13,8 +13,8 @@ import duckdb
 
 from synthtab_db.planner.schema import Column, Kind, Table
 from synthtab_db.profile import shapes
-from synthtab_db.profile.names import meaning_from_name
 from synthtab_db.profile.model import GRAINS, RARE_BELOW, ColumnProfile
+from synthtab_db.profile.names import meaning_from_name
 from synthtab_db.profile.source import aggregates, quote
 
 #: fewest rows for a unique dense integer to count as a row identifier
