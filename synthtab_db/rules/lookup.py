@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
@@ -24,6 +25,12 @@ def learn_mapping(data: pa.Table, determinant: str, column: str) -> pa.Table:
         if order.num_rows > 1 else pa.array([], pa.bool_())
     keep = pa.concat_arrays([pa.array([True]), pc.fill_null(first, True)]) if order.num_rows else pa.array([], pa.bool_())
     return order.filter(keep).select(["a", "b"])
+
+
+def any_of(mapping: pa.Table, n: int, rng: np.random.Generator) -> pa.Array:
+    """B values of random source A values (what a row whose A is new gets: never NULL)."""
+    b = mapping.column("b").combine_chunks()
+    return b.take(pa.array(rng.integers(len(b), size=n))) if len(b) else pa.nulls(n, b.type)
 
 
 def look_up(mapping: pa.Table, keys: pa.Array, fallback: pa.Array) -> pa.Array:

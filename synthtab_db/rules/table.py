@@ -89,17 +89,18 @@ class TableRules:
         never to be emitted."""
         out = self._round(columns)
         out = self._round(gap_rules.from_gaps(out, table, self.gaps)) if self.gaps else out
-        out = self._derived(out, table, n)
+        out = self._derived(out, table, n, rng)
         out = self._made(out, n, rng)
         for column, values in (rare or {}).items():
             out[column] = self._avoid(column, out[column], values, rng)
         return out
 
-    def _derived(self, out: dict[str, pa.Array], table: Table, n: int) -> dict[str, pa.Array]:
+    def _derived(self, out: dict[str, pa.Array], table: Table, n: int,
+                 rng: np.random.Generator) -> dict[str, pa.Array]:
         """Derived columns recomputed, dependents looked up (NULL where a source is not in the batch)."""
         out = recompute(out, table, tuple(d for d in self.profile.derived if set(d.sources) <= set(out)))
         for column, (determinant, mapping) in self.mappings.items():
-            fallback = out.get(column, pa.nulls(n, arrow_type(table.column(column).type)))
+            fallback = out.get(column, lookup.any_of(mapping, n, rng))  # for an A the source never had
             out[column] = lookup.look_up(mapping, out[determinant], fallback) if determinant in out else fallback
         out.update({d.column: pa.nulls(n, arrow_type(table.column(d.column).type))
                     for d in self.profile.derived if d.column not in out})
