@@ -60,7 +60,7 @@ def tracks_model(tracks):
 def test_registered_below_argn(monkeypatch):
     monkeypatch.delenv("SYNTHTAB_DEFAULT_MODEL", raising=False)
     assert get_model("gpt").preference < get_model("argn").preference
-    assert default_model() == "argn"
+    assert default_model() == "auto"  # auto (models/auto.py) chooses argn or the copula, never gpt
 
 
 def test_fit_sample_persist_round_trip(adult, adult_model):

@@ -7,12 +7,12 @@ uses the fast copula on small slices.
 from __future__ import annotations
 
 import pytest
-
 from conftest import dataset
+
+from synthtab_db import catalog
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import TableRef
 from synthtab_db.profile import profile_from_data
-from synthtab_db import catalog
 
 
 def _load(con, name: str, sql: str) -> None:
@@ -163,3 +163,16 @@ def test_schema_only_columns_take_the_shape_their_name_says(con):
         "SELECT count(DISTINCT email) FILTER (WHERE regexp_full_match(email, '[a-z0-9.]+@[a-z0-9.]+')), "
         "avg(regexp_full_match(full_name, '[A-Z][a-z]+ [A-Z][a-z]+')::INT), bool_and(a <= b) FROM s").fetchall()[0]
     assert emails == 50 and names == 1 and ordered
+
+
+def test_codes_and_phones_made_by_shape(con):
+    path = dataset("pagila") / "address.csv"
+    _load(con, "address", f"SELECT * FROM read_csv('{path}', types = {{'postal_code': 'VARCHAR', 'phone': 'VARCHAR'}})")
+    profile = _profile(con, "address")
+    assert profile.column("postal_code").meaning == "code" and profile.column("postal_code").shapes[0] == "99999"
+    assert profile.column("phone").meaning == "phone"
+    assert profile.column("district").meaning == "value" and profile.column("address").meaning == "value"
+    con.execute("GENERATE SYNTHETIC FROM address INTO s USING copula WITH (seed = 1)")
+    shaped, copied = con.sql("SELECT avg(regexp_full_match(postal_code, '[0-9]{4,5}')::INT), count(*) FILTER "
+                             "(WHERE phone IN (SELECT phone FROM address)) FROM s").fetchall()[0]
+    assert shaped == 1 and copied == 0

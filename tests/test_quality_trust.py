@@ -8,8 +8,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import dataset
+
 from synthtab_db.quality.utility import roc_auc
 
 

@@ -13,7 +13,13 @@ from synthtab_db.planner.schema import Table, TableRef
 from synthtab_db.profile.columns import column_profiles
 from synthtab_db.profile.inequalities import table_inequalities
 from synthtab_db.profile.model import (
-    MEANINGS, RARE_BELOW, ColumnProfile, Dependency, Derived, Inequality, TableProfile,
+    MEANINGS,
+    RARE_BELOW,
+    ColumnProfile,
+    Dependency,
+    Derived,
+    Inequality,
+    TableProfile,
 )
 from synthtab_db.profile.names import profile_from_names
 from synthtab_db.profile.overrides import apply_overrides

@@ -19,6 +19,8 @@ FITS = {
 def apply_overrides(profile: TableProfile, table: Table, columns: dict[str, str] | None) -> TableProfile:
     if not columns:
         return profile
+    if not isinstance(columns, dict):
+        raise SynthError(f"option columns: expected a map like {{'rownames': 'id'}}, got {columns!r}")
     wanted = {_column_name(table, name): _meaning(table, name, meaning) for name, meaning in columns.items()}
     updated = tuple(_override(c, wanted[c.name]) if c.name in wanted else c for c in profile.columns)
     return profile.with_columns(updated)

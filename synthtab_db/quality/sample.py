@@ -12,7 +12,6 @@ from synthtab_db.planner.schema import TableRef
 from synthtab_db.quality.columns import ColumnSpec
 from synthtab_db.quality.sql import arrow, ident, scalars, table_sql
 
-
 #: near-unique strings are compared by length; their text rides along under name + RAW_TEXT for
 #: the utility model (a code's order carries what its length loses: 'A123' -> 'A')
 RAW_TEXT = "#text"

@@ -85,25 +85,35 @@ class TableRules:
     # -- generation ------------------------------------------------------------------
     def from_model(self, columns: dict[str, pa.Array], table: Table, n: int, rng: np.random.Generator,
                    rare: dict[str, pa.Array] | None = None) -> dict[str, pa.Array]:
-        """``rare``: the source's rare personal values (``rules.rare``), never to be emitted."""
+        """Rows from a sampled batch; ``rare``: the source's rare personal values (``rules.rare``),
+        never to be emitted."""
         out = self._round(columns)
         out = self._round(gap_rules.from_gaps(out, table, self.gaps)) if self.gaps else out
-        derived = tuple(d for d in self.profile.derived if set(d.sources) <= set(out))
-        out = recompute(out, table, derived)
+        out = self._derived(out, table, n, rng)
+        out = self._made(out, n, rng)
+        for column, values in (rare or {}).items():
+            out[column] = self._avoid(column, out[column], values, rng)
+        return out
+
+    def _derived(self, out: dict[str, pa.Array], table: Table, n: int,
+                 rng: np.random.Generator) -> dict[str, pa.Array]:
+        """Derived columns recomputed, dependents looked up (NULL where a source is not in the batch)."""
+        out = recompute(out, table, tuple(d for d in self.profile.derived if set(d.sources) <= set(out)))
         for column, (determinant, mapping) in self.mappings.items():
-            fallback = out.get(column, pa.nulls(n, arrow_type(table.column(column).type)))
+            fallback = out.get(column, lookup.any_of(mapping, n, rng))  # for an A the source never had
             out[column] = lookup.look_up(mapping, out[determinant], fallback) if determinant in out else fallback
         out.update({d.column: pa.nulls(n, arrow_type(table.column(d.column).type))
                     for d in self.profile.derived if d.column not in out})
+        return out
+
+    def _made(self, out: dict[str, pa.Array], n: int, rng: np.random.Generator) -> dict[str, pa.Array]:
+        """Shaped columns made; guarded ones keep only values many source rows share."""
         for column in self.shaped:
-            meaning = self.profile.column(column).meaning
-            out[column] = make_values(meaning, n, rng, self.hints[column])
+            out[column] = make_values(self.profile.column(column).meaning, n, rng, self.hints[column])
         for column in self.guarded:
-            values = out[column]
-            out[column] = replace_where(values, not_allowed(values, self.hints[column]),
-                                        self.profile.column(column).meaning, rng, self.hints[column])
-        for column, values in (rare or {}).items():
-            out[column] = self._avoid(column, out[column], values, rng)
+            values, hints = out[column], self.hints[column]
+            out[column] = replace_where(values, not_allowed(values, hints), self.profile.column(column).meaning,
+                                        rng, hints)
         return out
 
     def personal_columns(self) -> tuple[str, ...]:
