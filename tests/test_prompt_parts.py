@@ -139,3 +139,13 @@ def test_create_is_one_transaction_a_failed_insert_leaves_no_schema_and_no_table
     assert con.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'fresh'").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM duckdb_tables()").fetchone()[0] == 0
     assert con.execute("SELECT current_schema()").fetchone()[0] == "main"
+
+
+def test_a_script_splits_around_explain_prompt_and_set_synthtab():
+    from synthtab_db.dialect import PromptDatabase, SetSynthtab, split_script
+
+    pieces = split_script("SET synthtab.llm = NULL; EXPLAIN GENERATE SYNTHETIC DATABASE FROM PROMPT 'a; b' "
+                          "INTO SCHEMA s ROWS 3; SELECT 1; explain select 2")
+    assert [type(p.tree) for p in pieces] == [SetSynthtab, PromptDatabase, type(None), type(None)]
+    assert pieces[1].tree.this.name == "a; b" and pieces[1].tree.args["explain"] is True
+    assert pieces[3].text == "explain select 2"
