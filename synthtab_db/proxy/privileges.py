@@ -32,7 +32,9 @@ from synthtab_db.proxy.client import ClientInfo
 from synthtab_db.proxy.errors import PgError
 
 DEFAULT_SCHEMA = "main"
-OWNER_ONLY_OPTIONS = frozenset({"html", "pretrained"})  # paths on the server's disk
+#: paths on the server's disk, and leave to skip differential privacy on a capped table
+OWNER_ONLY_OPTIONS = {"html": "names a path on the server", "pretrained": "names a path on the server",
+                      "allow_non_private": "skips differential privacy on a table with a budget"}
 _OPEN_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 _OPEN_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
 _OWNER_FUNCTIONS = frozenset({"synthtab", "synthtab_dbt_synthetic", "query", "query_table",
@@ -100,7 +102,7 @@ def _require_schema(access: Access, privilege: str, schema: str | None) -> None:
 def _options_are_safe(tree: exp.Expression) -> None:
     for item in tree.args.get("options") or []:
         if item.this.name.lower() in OWNER_ONLY_OPTIONS:
-            raise denied(f"option {item.this.name!r} names a path on the server")
+            raise denied(f"option {item.this.name!r} {OWNER_ONLY_OPTIONS[item.this.name.lower()]}; only the owner may set it")
 
 
 def _generate(access: Access, tree: exp.Expression) -> None:
