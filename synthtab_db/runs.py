@@ -93,7 +93,9 @@ def recorded(con: duckdb.DuckDBPyConnection, pending: Pending, work: Callable[[]
     if not _exists(con):
         with chain.lock_for(con, "runs"):
             ensure_runs(con)  # before the work's transaction: two first statements can't race on the DDL
-    tokens = _PENDING.set(pending), BEFORE_COMMIT.set(lambda c: _write(c, pending, "ok"))
+    # only this statement's own connection: a scratch database it commits into (the PostgreSQL
+    # bridge's) has no trail, and the row is then written alone after the work
+    tokens = _PENDING.set(pending), BEFORE_COMMIT.set(lambda c: _write(c, pending, "ok") if c is con else None)
     try:
         result = work()
     except BaseException as err:
