@@ -82,6 +82,7 @@ class AutoModel(Synthesizer):
 
     name = "auto"
     preference = 1000
+    dp_mechanism = "the chosen model's (copula: noisy statistics; argn: DP-SGD + noisy column statistics)"
     options_model = _auto_options()  # argn's (a superset of the copula's) when installed
 
     def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None) -> "AutoModel":
