@@ -130,7 +130,8 @@ def test_a_sample_is_seeded_and_its_size_is_in_the_note(shop):
     def run(into: str, seed: int) -> tuple:
         result = shop.execute(f"GENERATE SYNTHETIC FROM orders INTO {into} USING copula "
                               f"WITH (seed = {seed}, train_rows = 300)").fetchall()[0]
-        return result, shop.execute(f"SELECT sum(amount), string_agg(kind, '' ORDER BY order_id) FROM {into}").fetchall()
+        rows = shop.execute(f"SELECT sum(amount), string_agg(kind, '' ORDER BY order_id) FROM {into}").fetchall()
+        return result, rows
 
     (first, same), (_, again), (_, other) = run("a1", 1), run("a2", 1), run("a3", 2)
     assert first[2] == 6000 and "sample of 300 of 6,000" in first[9]
