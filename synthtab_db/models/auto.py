@@ -17,7 +17,7 @@ from pydantic import BaseModel, create_model
 
 from synthtab_db.errors import SynthError
 from synthtab_db.models.base import Synthesizer
-from synthtab_db.models.registry import available_models, get_model, register
+from synthtab_db.models.registry import available_models, get_model, options_of, register
 from synthtab_db.planner.schema import Kind, Table
 
 #: the copula is chosen for tables below this many source rows whose columns are mostly numbers
@@ -70,7 +70,7 @@ def options_for(model: type[Synthesizer], options: dict) -> dict:
 
 def _auto_options() -> type[BaseModel]:
     """Every option of the models auto may choose (each chosen model takes its own share)."""
-    models = [get_model(m).options_model for m in (LARGE_MODEL, "copula") if m in available_models()]
+    models = [options_of(m) for m in (LARGE_MODEL, "copula") if m in available_models()]
     extra = {name: (f.annotation, f) for m in models[1:] for name, f in m.model_fields.items()
              if name not in models[0].model_fields}
     return create_model("AutoOptions", __base__=models[0], **extra)

@@ -29,7 +29,7 @@ class LazyModel:
 
 
 LAZY: dict[str, LazyModel] = {
-    "argn": LazyModel("synthtab_db.models.argn", ("torch",), "torch", 100),
+    "argn": LazyModel("synthtab_db.models.argn.model", ("torch",), "torch", 100),
     "ctgan": LazyModel("synthtab_db.models.ctgan", ("torch",), "torch", 50),
     "tvae": LazyModel("synthtab_db.models.tvae", ("torch",), "torch", 40),
     "gpt": LazyModel("synthtab_db.models.gpt", ("torch", "transformers", "tokenizers"), "gpt", 30),
@@ -58,6 +58,18 @@ def _import(name: str, lazy: LazyModel) -> None:
         raise SynthError(f"model {name!r} needs {', '.join(missing)}: pip install 'synthtab-db[{lazy.extra}]' "
                          f"(installed models: {', '.join(available_models())})")
     importlib.import_module(lazy.module)
+
+
+def options_of(name: str):
+    """A model's WITH options without importing the model (its torch), where it names them in OPTIONS."""
+    if name in _MODELS:
+        return _MODELS[name].options_model
+    module, attribute = OPTIONS[name]
+    return getattr(importlib.import_module(module), attribute)
+
+
+#: where a lazily imported model's options class lives (light modules: pydantic only)
+OPTIONS: dict[str, tuple[str, str]] = {"argn": ("synthtab_db.models.argn.options", "ArgnOptions")}
 
 
 def available_models() -> list[str]:
