@@ -44,6 +44,8 @@ def validate(ddl: str) -> Accepted:
         for text in statements:
             _run(scratch.duckdb, text)
         schema = catalog.read_schema(scratch.duckdb)
+        for _, reason in schema.unusable:  # a column type the models can't fill: the model can still fix it
+            raise SynthError(reason)
         if not schema.tables:
             raise SynthError("the proposal has no CREATE TABLE statement")
         accepted = Accepted(statements, schema, build_plan(schema))
@@ -56,8 +58,8 @@ def _dry_run(scratch, schema: Schema) -> None:
     rows = {t.name.lower(): DRY_RUN_ROWS for t in schema.tables}
     try:
         scratch.generate_database("dry_run", source_schema="main", using="copula", seed=0, rows=rows, max_rounds=3)
-    except ValueError as err:  # e.g. a CHECK range with no values in it (x > 10 AND x < 5): "low >= high"
-        raise SynthError(f"the schema can't be filled: no values satisfy its CHECKs ({err})") from None
+    except (ValueError, SynthError) as err:  # e.g. a CHECK range with no values in it (x > 10 AND x < 5)
+        raise SynthError(f"the schema can't be filled: {err}") from None
 
 
 def _statements(ddl: str) -> list[str]:
