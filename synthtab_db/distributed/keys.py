@@ -24,6 +24,11 @@ class ShardKeys:
         self.made += n
         return self.inner.at(local * self.shard.count + max(self.shard.index, 0))
 
+    def continues(self) -> bool:
+        """New positions only move forward: no key of this shard repeats, so the engine's
+        streaming reads none back (keygens' contract, ``KeyGenerator.continues``)."""
+        return True
+
 
 def shard_keygens(keygens: dict[str, KeyGenerator], shard: Shard) -> dict:
     return {c: ShardKeys(g, shard) if g.is_positional() else g for c, g in keygens.items()}

@@ -23,6 +23,7 @@ from synthtab_db.engine.table_job import TableJob, generate_table
 from synthtab_db.sqlbuild import create_table_sql, table_expr
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import Table, TableRef
+from synthtab_db.planner.steps import GenerateStep, ParentLink, RowRule
 
 from .keys import shard_keygens
 from .plan import ParquetPlan, TablePart
@@ -104,15 +105,22 @@ def _generate(con, plan: ParquetPlan, shard: Shard, index: int, part: TablePart)
     parents = dict(part.parents)
     if part.slice_main:
         parents[learned.main] = _slice(con, parents[learned.main], shard)
-    job = TableJob(table=learned.table, source=part.ref, target=part.ref, rows=_rows(part, shard), scale=part.scale,
-                   parents=parents, parent_sources=parents, model=type(learned.model), model_options={},
-                   where=part.where, learned=learned)
+    step = GenerateStep(table=learned.table, source=part.ref, target=part.ref, rows=_rows(part, shard, learned, parents),
+                        model=learned.model.name, where=part.where, batch_size=plan.batch_size,
+                        source_rows=learned.source_rows,
+                        parents=tuple(ParentLink(columns=c, source=t, drawn_from=t) for c, t in parents.items()))
+    job = TableJob(step=step, model=type(learned.model), learned=learned)
     return generate_table(con, job, seed=shard.seed(plan.seed, index), max_rounds=plan.max_rounds,
                           batch_size=plan.batch_size, learned=learned)
 
 
-def _rows(part: TablePart, shard: Shard) -> int | None:
-    return shard.rows if part.root else None  # None: the learned rows × scale, or the parents' children
+def _rows(part: TablePart, shard: Shard, learned, parents: dict) -> RowRule:
+    """A root's shard rows; otherwise the parents' children, or the learned rows × scale."""
+    if part.root:
+        return RowRule(kind="fixed", rows=shard.rows)
+    if learned.main is not None and learned.main in parents:
+        return RowRule(kind="per_parent")
+    return RowRule(kind="source_scaled", scale=part.scale)
 
 
 def _slice(con, parent: TableRef, shard: Shard) -> TableRef:
