@@ -72,8 +72,8 @@ class DDPM(NeuralSynthesizer):
     def _generate(self, n: int, noise: torch.Generator) -> torch.Tensor:
         x = self.diffusion.start(n, noise)
         for t, s in sampling_times(self.settings.timesteps, self.settings.sample_steps):
-            steps = torch.full((n,), t, device=self.device)
-            x = self.diffusion.step(x, self.denoiser(x, steps), t, s, noise)
+            step = torch.full((1,), t, device=self.device)  # one embedding, broadcast to every row
+            x = self.diffusion.step(x, self.denoiser(x, step), t, s, noise)
         return self.diffusion.unsort(x)
 
     # -- DP training -------------------------------------------------------------------

@@ -13,6 +13,7 @@ from synthtab_db.privacy.options import PrivacyOptions
 class DDPMOptions(NeuralOptions, PrivacyOptions):
     """Training, network and sampler options of the diffusion model."""
 
+    max_seconds: float = Field(270.0, gt=0, description="training stops after this many seconds")
     epochs: int = Field(300, ge=1, le=100_000, description="passes over the data (bounded by max_seconds)")
     batch_size: int = Field(1024, ge=2, le=1_000_000, description="rows per training step")
     lr: float = Field(2e-3, gt=0, le=1.0, description="AdamW learning rate")
