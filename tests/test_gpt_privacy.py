@@ -143,7 +143,9 @@ def test_free_text_under_dp_is_written_from_a_fixed_alphabet():
     con.execute("GENERATE SYNTHETIC FROM SYNTHESIZER m ROWS 400 INTO s")
     titles = [r[0] for r in con.execute("SELECT title FROM s").fetchall()]
     assert PLANTED_TITLE not in titles
-    assert sum(1 for t in titles if t and " " in t) > 100 and len(set(titles)) > 20
+    # DP noise comes from a secret stream, so the count varies run to run (96-117 of 400 seen);
+    # a broken text path gives none
+    assert sum(1 for t in titles if t and " " in t) > 50 and len(set(titles)) > 20
     blob = con.execute("SELECT weights FROM synthtab.synthesizers WHERE name = 'm'").fetchall()[0][0]
     model = GptSynthesizer.from_bytes(blob)
     assert model.codec.text == [0] and model.codec.tokenizer.size == 256  # the byte alphabet, no merges
