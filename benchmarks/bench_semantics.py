@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import synthtab_db
+from synthtab_db.datasets import create_pagila_activity
 
 DATASETS = Path(os.environ.get("SYNTHTAB_DATASETS", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
 
@@ -31,15 +32,6 @@ TABLES = {
     "customer": f"SELECT * EXCLUDE (address_id) FROM read_csv('{DATASETS / 'pagila' / 'customer.csv'}')",
 }
 PAGILA = ("rental", "inventory", "film", "film_category", "payment")
-ACTIVITY_DDL = """CREATE TABLE activity (customer_id INTEGER, rentals INTEGER, returned INTEGER, films INTEGER,
-    categories INTEGER, late INTEGER, paid DOUBLE, CHECK (returned <= rentals), CHECK (films <= rentals),
-    CHECK (categories <= films), CHECK (late <= returned))"""
-ACTIVITY_ROWS = """INSERT INTO activity SELECT r.customer_id, count(*), count(r.return_date),
-    count(DISTINCT i.film_id), count(DISTINCT fc.category_id),
-    count(*) FILTER (WHERE r.return_date > r.rental_date + f.rental_duration * INTERVAL 1 DAY),
-    (SELECT round(sum(amount), 2) FROM payment p WHERE p.customer_id = r.customer_id)
-    FROM rental r JOIN inventory i USING (inventory_id) JOIN film f USING (film_id)
-    JOIN film_category fc USING (film_id) GROUP BY r.customer_id"""
 
 #: (table, rule, per-row boolean SQL over the synthetic table {t}; {r} names the real table)
 RULES = [
@@ -67,8 +59,7 @@ def load(con) -> None:
         con.execute(f"CREATE TABLE {name} AS {sql}")
     for name in PAGILA:
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv('{DATASETS / 'pagila' / (name + '.csv')}')")
-    con.execute(ACTIVITY_DDL)
-    con.execute(ACTIVITY_ROWS)
+    create_pagila_activity(con)
 
 
 def kept(con, table: str, synthetic: str, rule: str) -> float:

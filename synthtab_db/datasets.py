@@ -60,3 +60,22 @@ def load_csv(con: duckdb.DuckDBPyConnection, table: str, csv: str | Path) -> Non
     """A single CSV as a table, types inferred by DuckDB."""
     name = exp.to_table(table, dialect="duckdb").sql("duckdb")
     run_sql(con, f"CREATE TABLE {name} AS SELECT * FROM read_csv($path, header = true)", {"path": str(csv)})
+
+
+#: One row per pagila customer with four ``a <= b`` rules between its counts: the HR-style
+#: table the column-profile tests and benchmarks use (rules learned, correlations kept).
+ACTIVITY_DDL = """CREATE TABLE activity (customer_id INTEGER, rentals INTEGER, returned INTEGER, films INTEGER,
+    categories INTEGER, late INTEGER, paid DOUBLE, CHECK (returned <= rentals), CHECK (films <= rentals),
+    CHECK (categories <= films), CHECK (late <= returned))"""
+ACTIVITY_ROWS = """INSERT INTO activity SELECT r.customer_id, count(*), count(r.return_date),
+    count(DISTINCT i.film_id), count(DISTINCT fc.category_id),
+    count(*) FILTER (WHERE r.return_date > r.rental_date + f.rental_duration * INTERVAL 1 DAY),
+    (SELECT round(sum(amount), 2) FROM payment p WHERE p.customer_id = r.customer_id)
+    FROM rental r JOIN inventory i USING (inventory_id) JOIN film f USING (film_id)
+    JOIN film_category fc USING (film_id) GROUP BY r.customer_id"""
+
+
+def create_pagila_activity(con: duckdb.DuckDBPyConnection) -> None:
+    """The ``activity`` table, from pagila's rental, inventory, film, film_category and payment."""
+    run_sql(con, ACTIVITY_DDL)
+    run_sql(con, ACTIVITY_ROWS)

@@ -8,6 +8,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from synthtab_db import runs
 from synthtab_db.dialect import (
     AttachPostgres,
     DescribeSynthetic,
@@ -27,8 +28,9 @@ from synthtab_db.dialect import (
 from synthtab_db.engine.run import run_generate
 from synthtab_db.engine.train import run_drop, run_show, run_train
 from synthtab_db.errors import SynthError
-from synthtab_db.postgres.attach import attach as attach_postgres, detach as detach_postgres, postgres_alias
-from synthtab_db import runs
+from synthtab_db.postgres.attach import attach as attach_postgres
+from synthtab_db.postgres.attach import detach as detach_postgres
+from synthtab_db.postgres.attach import postgres_alias
 from synthtab_db.privacy.budget import run_set_budget, run_show_budget
 from synthtab_db.statements import (
     EvaluateStatement,

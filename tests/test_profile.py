@@ -10,6 +10,7 @@ import pytest
 from conftest import dataset
 
 from synthtab_db import catalog
+from synthtab_db.datasets import create_pagila_activity
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import TableRef
 from synthtab_db.profile import profile_from_data
@@ -107,20 +108,10 @@ def activity(pagila):
     folder = dataset("pagila")
     for table in ("inventory", "film_category"):
         _load(pagila, table, f"SELECT * FROM read_csv('{folder / (table + '.csv')}')")
-    pagila.execute(ACTIVITY_DDL)
-    pagila.execute(ACTIVITY_ROWS)
+    create_pagila_activity(pagila)
     return pagila
 
 
-ACTIVITY_DDL = """CREATE TABLE activity (customer_id INTEGER, rentals INTEGER, returned INTEGER, films INTEGER,
-    categories INTEGER, late INTEGER, paid DOUBLE, CHECK (returned <= rentals), CHECK (films <= rentals),
-    CHECK (categories <= films), CHECK (late <= returned))"""
-ACTIVITY_ROWS = """INSERT INTO activity SELECT r.customer_id, count(*), count(r.return_date),
-    count(DISTINCT i.film_id), count(DISTINCT fc.category_id),
-    count(*) FILTER (WHERE r.return_date > r.rental_date + f.rental_duration * INTERVAL 1 DAY),
-    (SELECT round(sum(amount), 2) FROM payment p WHERE p.customer_id = r.customer_id)
-    FROM rental r JOIN inventory i USING (inventory_id) JOIN film f USING (film_id)
-    JOIN film_category fc USING (film_id) GROUP BY r.customer_id"""
 STRONG = [("rentals", "returned"), ("rentals", "films"), ("rentals", "late"), ("rentals", "paid"),
           ("returned", "paid"), ("films", "paid"), ("late", "paid")]
 

@@ -20,8 +20,7 @@ from synthtab_db import SynthError
 from synthtab_db.catalog import read_schema
 from synthtab_db.engine.learn import learn_table
 from synthtab_db.engine.stop_note import EpochWatch
-from synthtab_db.models import get_model
-from synthtab_db.models import registry
+from synthtab_db.models import get_model, registry
 from synthtab_db.planner.schema import TableRef
 from synthtab_db.progress import BarProgress, LogProgress, default_progress
 

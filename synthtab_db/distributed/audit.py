@@ -14,8 +14,8 @@ import pyarrow as pa
 from synthtab_db.checks import CheckContext, compile_checks
 from synthtab_db.checks.compile import ROW_ORDER
 from synthtab_db.duck import run_sql
-from synthtab_db.sqlbuild import table_expr
 from synthtab_db.planner.schema import Table, TableRef
+from synthtab_db.sqlbuild import table_expr
 
 from . import manifest as manifests
 

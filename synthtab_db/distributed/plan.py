@@ -22,12 +22,12 @@ import pyarrow as pa
 from synthtab_db import catalog, store
 from synthtab_db.duck import first_row
 from synthtab_db.engine.learn import Learned, dumps, learn_table, learned_from_state, learned_state
-from synthtab_db.sqlbuild import table_expr
 from synthtab_db.errors import SynthError
 from synthtab_db.models import default_model, get_model
 from synthtab_db.planner.graph import parent_ref
 from synthtab_db.planner.plan import build_plan
 from synthtab_db.planner.schema import Schema, Table, TableRef
+from synthtab_db.sqlbuild import table_expr
 from synthtab_db.statements import GenerateStatement, split_options
 
 from .options import ParquetOptions

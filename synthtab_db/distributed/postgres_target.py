@@ -10,11 +10,11 @@ from pathlib import Path
 
 import sqlglot
 
-from synthtab_db.sqlbuild import create_table_sql
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import Table, TableRef
 from synthtab_db.postgres.connect import open_postgres
 from synthtab_db.postgres.transfer import copy_into_postgres, qualified
+from synthtab_db.sqlbuild import create_table_sql
 
 from .audit import resolve
 from .shards import Shard

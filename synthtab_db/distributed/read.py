@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from synthtab_db.sqlbuild import table_expr
 from synthtab_db.planner.schema import TableRef
+from synthtab_db.sqlbuild import table_expr
 
 from . import manifest as manifests
 

@@ -20,10 +20,10 @@ import duckdb
 from synthtab_db.duck import run_sql
 from synthtab_db.engine.learn import learned_from_state
 from synthtab_db.engine.table_job import TableJob, generate_table
-from synthtab_db.sqlbuild import create_table_sql, table_expr
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import Table, TableRef
 from synthtab_db.planner.steps import GenerateStep, ParentLink, RowRule
+from synthtab_db.sqlbuild import create_table_sql, table_expr
 
 from .keys import shard_keygens
 from .plan import ParquetPlan, TablePart

@@ -32,9 +32,9 @@ from synthtab_db.planner.steps import count_key
 from synthtab_db.privacy import child_counts as dp_counts
 from synthtab_db.privacy.setup import fit_privacy
 from synthtab_db.privacy.units import unit_ids
-from synthtab_db.sqlbuild import count_rows, table_sql
 from synthtab_db.rules import TableRules
 from synthtab_db.rules.learn import learn_rules, meaning_key_generator
+from synthtab_db.sqlbuild import count_rows, table_sql
 from synthtab_db.transforms import column_bounds
 
 

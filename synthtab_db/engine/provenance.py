@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 import duckdb
 
 from synthtab_db.duck import first_row, run_sql
-from synthtab_db.sqlbuild import table_expr
 from synthtab_db.planner.schema import TableRef
+from synthtab_db.sqlbuild import table_expr
 
 MARK = "synthtab_db"
 

@@ -17,8 +17,8 @@ import pyarrow as pa
 
 from synthtab_db import runs, store
 from synthtab_db.duck import run_sql
-from synthtab_db.engine.deferred import fill_deferred
 from synthtab_db.engine import provenance
+from synthtab_db.engine.deferred import fill_deferred
 from synthtab_db.engine.disk import refuse_beyond_disk
 from synthtab_db.engine.learn import epoch_callback, learned_from_state
 from synthtab_db.engine.planning import plan_statement

@@ -33,8 +33,8 @@ from synthtab_db.planner.roles import column_roles, fk_key_mode
 from synthtab_db.planner.schema import ForeignKey, Kind, Schema
 from synthtab_db.planner.steps import GenerateStep
 from synthtab_db.privacy.budget import privacy_report
-from synthtab_db.sqlbuild import quote, table_expr, table_sql
 from synthtab_db.rules.rare import rare_values
+from synthtab_db.sqlbuild import quote, table_expr, table_sql
 
 SLOT = "__slot"
 MALFORMED = "malformed model output"

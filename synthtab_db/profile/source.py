@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 
 from synthtab_db.duck import first_row
-from synthtab_db.sqlbuild import table_expr
 from synthtab_db.planner.schema import TableRef
+from synthtab_db.sqlbuild import table_expr
 
 #: tables above this many rows are profiled on a repeatable reservoir sample of this size
 SAMPLE_ROWS = 50_000

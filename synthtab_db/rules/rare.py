@@ -7,10 +7,10 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from synthtab_db.sqlbuild import table_expr
 from synthtab_db.planner.schema import TableRef
 from synthtab_db.profile.model import RARE_BELOW
 from synthtab_db.profile.source import quote
+from synthtab_db.sqlbuild import table_expr
 
 #: rounds of re-making values that hit a rare source value
 REMAKE_ROUNDS = 20

@@ -20,8 +20,8 @@ from synthtab_db import store
 from synthtab_db.duck import run_sql
 from synthtab_db.planner.roles import column_roles
 from synthtab_db.planner.schema import Kind, Table
-from synthtab_db.udfs.function_owner import owner_of
 from synthtab_db.rules import TableRules
+from synthtab_db.udfs.function_owner import owner_of
 
 CHUNK = 65_536
 _PLAIN = {Kind.ENUM: "VARCHAR", Kind.UUID: "VARCHAR", Kind.JSON: "VARCHAR"}
