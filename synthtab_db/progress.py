@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 LOG = logging.getLogger("synthtab_db")
 
 
+MEASURABLE = 0.05  # seconds: below this a rows/s figure is noise
+
+
 @dataclass
 class _Step:
     total: int
@@ -41,13 +44,20 @@ class LogProgress:
             LOG.info("%s: generating %s rows", table, f"{total:,}")
         step.done = done
         if done >= total:
-            LOG.info("%s: %s rows in %.1f s (%s rows/s)", table, f"{done:,}", now - step.started,
-                     f"{_rate(step, now):,.0f}")
-            del self.steps[table]
+            self._finished(table, step, now)
         elif now - step.last_logged >= self.interval:
             step.last_logged = now
             LOG.info("%s: %s of %s rows, %s rows/s, about %.0f s left", table, f"{done:,}", f"{total:,}",
                      f"{_rate(step, now):,.0f}", _left(step, now))
+
+    def _finished(self, table: str, step: _Step, now: float) -> None:
+        """A step whose rows all came in its first report has no measured rate: none is made up."""
+        del self.steps[table]
+        if now - step.started < MEASURABLE:
+            LOG.info("%s: %s rows written", table, f"{step.done:,}")
+            return
+        LOG.info("%s: %s rows in %.1f s (%s rows/s)", table, f"{step.done:,}", now - step.started,
+                 f"{_rate(step, now):,.0f}")
 
     def epoch(self, table: str, info: dict) -> None:
         LOG.info("%s: %s", table, epoch_line(info))

@@ -195,6 +195,15 @@ def test_log_progress_says_rows_per_second_and_time_left(caplog):
     assert lines[-1] == "main.out: 1,000 rows in 18.0 s (56 rows/s)" and len(lines) == 4
 
 
+def test_a_table_done_in_its_first_report_gets_no_made_up_rate(caplog):
+    """Rows reported once, all at once: the elapsed time is ~0, so a rows/s figure would be noise."""
+    progress = LogProgress(interval=5, clock=Clock())
+    with caplog.at_level(logging.INFO, logger="synthtab_db"):
+        progress("main.small", 3503, 3503)
+    assert [r.getMessage() for r in caplog.records] == ["main.small: generating 3,503 rows",
+                                                        "main.small: 3,503 rows written"]
+
+
 def test_a_terminal_gets_a_bar_and_anything_else_log_lines(tmp_path):
     class Tty:
         def isatty(self) -> bool:

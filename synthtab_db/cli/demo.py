@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             started = time.perf_counter()
             result = con.execute(sql)
             bars.close()
-            print_result(result)
+            print_result(result, hide_empty=True)
             print(f"({time.perf_counter() - started:.1f} s)")
         _show(con)
     return 0

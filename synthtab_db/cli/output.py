@@ -22,8 +22,12 @@ def format_table(columns: list[str], rows: list[tuple]) -> str:
     return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
-def print_result(result: Any) -> None:
+def print_result(result: Any, hide_empty: bool = False) -> None:
+    """``hide_empty`` leaves out columns with no value in any row (a non-DP run's epsilon, say)."""
     if result is None or not hasattr(result, "description") or result.description is None:
         return
-    columns = [d[0] for d in result.description]
-    print(format_table(columns, result.fetchall()))
+    columns, rows = [d[0] for d in result.description], result.fetchall()
+    if hide_empty and rows:
+        keep = [i for i in range(len(columns)) if any(_cell(row[i]) for row in rows)]
+        columns, rows = [columns[i] for i in keep], [tuple(row[i] for i in keep) for row in rows]
+    print(format_table(columns, rows))
