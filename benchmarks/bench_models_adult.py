@@ -57,7 +57,9 @@ def main() -> None:
             runs[-1]["model"] = f"{name} seed {seed}" if len(args.seeds) > 1 else name
             rows.append(runs[-1])
             print(_markdown(rows), flush=True)
-        rows.extend(_spread(name, runs) if len(runs) > 1 else [])
+        if len(runs) > 1:
+            rows.extend(_spread(name, runs))
+            print(_markdown(rows), flush=True)
     skipped = [m for m in args.models.split(",") if m not in models]
     text = _markdown(rows) + (f"\nnot registered here (skipped): {', '.join(skipped)}\n" if skipped else "")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
