@@ -256,3 +256,18 @@ def test_generate_where_through_sql_samples_the_condition(con, adult_path):
     assert result[0][2:4] == (300, "argn")
     assert con.execute("SELECT count(*), min(age), count(DISTINCT native_country), any_value(native_country) "
                        "FROM synth_adult").fetchall() == [(300, 40, 1, "Mexico")]
+
+
+def test_weight_average_follows_the_weights_and_warms_up():
+    """The kept model is an average of the steps' weights: it moves toward each step's
+    weights by 1 - decay, with a smaller decay over the first steps (a short fit tracks)."""
+    from synthtab_db.models.argn.training import WeightAverage
+
+    source = torch.nn.Linear(2, 1)
+    average = WeightAverage(source, 0.99)
+    before = source.weight.detach().clone()
+    with torch.no_grad():
+        source.weight.add_(1.0)
+    average.update()  # step 0: decay min(0.99, 1/10) = 0.1
+    assert torch.allclose(average.network.weight, before + 0.9)
+    assert average.network is not source and WeightAverage(source, 0.0).network is source

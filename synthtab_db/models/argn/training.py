@@ -1,7 +1,9 @@
-"""The training loop: AdamW, a 10% validation split, early stopping, a wall-clock budget.
+"""The training loop: AdamW, a weight average, a 10% validation split, early stopping, a wall-clock budget.
 
 The validation loss is measured in the fixed generation order (the default
-sampling path); the best epoch's weights are kept.  The learning rate halves
+sampling path) on an exponential moving average of the weights (``EMA_DECAY``),
+and the best epoch's average is kept: the raw weights of the last steps
+depend on the seed's batch order, their average much less.  The learning rate halves
 when validation stalls, and training stops after ``PATIENCE`` epochs without
 improvement, at ``epochs``, or when ``max_seconds`` have passed, whichever
 comes first.  KeyboardInterrupt is never caught: the engine rolls back.
@@ -24,6 +26,10 @@ from synthtab_db.models.argn.orders import training_keys
 VALIDATION_SHARE = 0.1
 PATIENCE = 5  # epochs without a better validation loss before stopping
 MIN_STEPS = 8  # a small table still takes this many steps per epoch (smaller batches)
+#: Per-step decay of the weight average that is validated and kept (0: the raw weights).  On
+#: Adult (bench_models_adult.py --models argn --seeds 0,1,2) seeds 0/1/2 went from 97.8/98.9/97.9%
+#: of mostlyai-qa's ceiling to 99.6/99.7/99.7%, DCR share 0.522/0.505/0.516 (mean 0.514).
+EMA_DECAY = 0.99
 _EVAL_ROWS = 8192  # rows per validation forward pass: bounds memory
 
 
@@ -44,11 +50,12 @@ def train(network: ArgnNetwork, tokens: np.ndarray, fixed_keys: torch.Tensor, op
     train_rows, val_rows = _split(torch.from_numpy(tokens).to(device), generator)
     optimizer = torch.optim.AdamW(network.parameters(), lr=options.learning_rate, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
-    best, fit = _Best(network), Fit()
+    average = WeightAverage(network, EMA_DECAY)
+    best, fit = _Best(average.network), Fit()
     for epoch in range(1, options.epochs + 1):
         loss = _epoch(network, optimizer, train_rows, fixed_keys, batch_size(options, len(train_rows)), generator,
-                      started + options.max_seconds)
-        val_loss = _validate(network, val_rows, fixed_keys) if len(val_rows) else loss
+                      started + options.max_seconds, average)
+        val_loss = _validate(average.network, val_rows, fixed_keys) if len(val_rows) else loss
         schedule.step(val_loss)
         fit.epochs.append({"epoch": epoch, "loss": loss, "val_loss": val_loss,
                            "seconds": time.monotonic() - started})
@@ -58,7 +65,7 @@ def train(network: ArgnNetwork, tokens: np.ndarray, fixed_keys: torch.Tensor, op
         if fit.stopped:
             break
     fit.best_epoch, fit.stopped = best.epoch, fit.stopped or "epochs"
-    best.restore()
+    best.restore(network)
     return fit
 
 
@@ -77,7 +84,7 @@ def _split(rows: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor
 
 
 def _epoch(network: ArgnNetwork, optimizer: torch.optim.Optimizer, rows: torch.Tensor, fixed_keys: torch.Tensor,
-           batch_size: int, generator: torch.Generator, deadline: float) -> float:
+           batch_size: int, generator: torch.Generator, deadline: float, average: "WeightAverage") -> float:
     """One pass over the shuffled rows (cut short at the deadline); the mean loss per row, in nats."""
     network.train()
     order = torch.randperm(len(rows), generator=generator, device=rows.device)
@@ -88,6 +95,7 @@ def _epoch(network: ArgnNetwork, optimizer: torch.optim.Optimizer, rows: torch.T
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        average.update()
         total, seen = total + loss.item() * len(batch), seen + len(batch)
         if time.monotonic() > deadline:
             break
@@ -126,6 +134,29 @@ class _Best:
             self.state = copy.deepcopy(self.network.state_dict())
         return epoch - self.epoch < PATIENCE
 
-    def restore(self) -> None:
-        self.network.load_state_dict(self.state)
-        self.network.eval()
+    def restore(self, network: ArgnNetwork) -> None:
+        network.load_state_dict(self.state)
+        network.eval()
+
+
+class WeightAverage:
+    """An exponential moving average of the weights, step by step: the model that is validated and kept.
+
+    The last steps' weights scatter around the optimum with the batch order
+    (which the seed picks); their average sits nearer to it, so the kept model
+    depends less on the seed.  ``decay`` 0 keeps the raw weights.  The decay
+    warms up as (1 + t) / (10 + t) over the first steps, so a short fit (a small
+    table, few epochs) is not held back by its initial weights.
+    """
+
+    def __init__(self, network: ArgnNetwork, decay: float) -> None:
+        self.source, self.decay, self.steps = network, decay, 0
+        self.network = copy.deepcopy(network) if decay else network
+
+    @torch.no_grad()
+    def update(self) -> None:
+        if self.decay:
+            decay = min(self.decay, (1 + self.steps) / (10 + self.steps))
+            for mine, theirs in zip(self.network.parameters(), self.source.parameters()):
+                mine.lerp_(theirs, 1.0 - decay)
+            self.steps += 1
