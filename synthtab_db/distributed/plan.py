@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from synthtab_db import catalog, store
 from synthtab_db.duck import first_row
-from synthtab_db.engine.learn import Learned, dumps, learn_table, learned_from_state, learned_state
+from synthtab_db.engine.learn import Learned, dumps, learn_table, learned_state
 from synthtab_db.errors import SynthError
 from synthtab_db.models import default_model, get_model
 from synthtab_db.planner.graph import parent_ref
@@ -110,15 +110,12 @@ def build(con: duckdb.DuckDBPyConnection, statement: GenerateStatement, options:
 def _learned(con, schema: Schema, statement: GenerateStatement) -> tuple[GenerateStatement, list[Learned]]:
     """The statement with its options checked, and what each table learned (parents first)."""
     if statement.synthesizer:
-        return split_options(statement, None), [_stored(con, statement.synthesizer)]
+        return split_options(statement, None), [store.load_learned(con, statement.synthesizer)]
     model = get_model(statement.using or default_model())
     statement = split_options(statement, model.options_model)
     return statement, [_learn(con, schema, t, model, statement.model_options) for t in _members(con, schema, statement)]
 
 
-def _stored(con, name: str) -> Learned:
-    stored = store.load_synthesizer(con, name)
-    return learned_from_state(json.loads(stored["state"]), stored["weights"])
 
 
 def _learn(con, schema: Schema, table: Table, model, options: dict) -> Learned:

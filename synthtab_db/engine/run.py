@@ -9,7 +9,6 @@ the whole statement back, so all target tables appear or none do.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import duckdb
@@ -20,7 +19,7 @@ from synthtab_db.duck import run_sql
 from synthtab_db.engine import provenance
 from synthtab_db.engine.deferred import fill_deferred
 from synthtab_db.engine.disk import refuse_beyond_disk
-from synthtab_db.engine.learn import epoch_callback, learned_from_state
+from synthtab_db.engine.learn import epoch_callback
 from synthtab_db.engine.planning import plan_statement
 from synthtab_db.engine.preflight import check_jobs
 from synthtab_db.engine.table_job import ProgressFn, TableJob, TableResult, generate_table
@@ -91,8 +90,7 @@ def resolve_auto(job: TableJob) -> TableJob:
 def _stored_learned(con: duckdb.DuckDBPyConnection, step: GenerateStep):
     if step.synthesizer is None:
         return None
-    stored = store.load_synthesizer(con, step.synthesizer)
-    return learned_from_state(json.loads(stored["state"]), stored["weights"])
+    return store.load_learned(con, step.synthesizer)
 
 
 def run_plan(con: duckdb.DuckDBPyConnection, plan: GeneratePlan, jobs: list[TableJob], progress,
