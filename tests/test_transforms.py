@@ -26,6 +26,7 @@ from synthtab_db.planner.schema import Column, ColumnType, Kind, Table
 from synthtab_db.transforms import (
     Bounds,
     CategoricalTransform,
+    CategoryIntervals,
     NullIndicator,
     QuantileTransform,
     column_bounds,
@@ -333,3 +334,17 @@ def _assert_schema_defaults(con: duckdb.DuckDBPyConnection) -> None:
     assert str(row[3]) > "2031-01-01" and row[4] <= 4
     assert 0.45 < row[5] < 0.55 and row[6] == 3
     assert str(row[7]) >= "1970" and str(row[8]) < "2001-01-01"
+
+
+@pytest.mark.parametrize("categories", [2, 5, 9, 42, 1000, 30_000])
+def test_category_lookup_gives_exactly_searchsorteds_codes(categories):
+    """The sampling shortcuts (comparisons for a few thresholds, a table over bins of the score
+    for many) must give searchsorted's codes exactly, at thresholds, next to them, at +-inf, NaN."""
+    rng = np.random.default_rng(categories)
+    intervals = CategoryIntervals(rng.random(categories) ** 3 + 1e-9)
+    edges = np.resize(intervals.thresholds, 2000)
+    z = np.concatenate([rng.standard_normal(100_000) * 2, edges, np.nextafter(edges, -np.inf),
+                        np.nextafter(edges, np.inf), [np.nan, np.inf, -np.inf, 9.0, -9.0, 8.5, -8.5]])
+    expected = np.searchsorted(intervals.thresholds, z, side="right")
+    assert np.array_equal(intervals.from_normal(z), expected)
+    assert np.array_equal(intervals.from_normal(z[:100]), expected[:100])  # the small-batch path

@@ -39,6 +39,7 @@ class CompiledCheck:
     name: str
     kind: str
     predicate: exp.Expression
+    column: str | None = None  # a type check's column: a value already of the declared type can't fail it
 
     def sql(self, dialect: str = "duckdb") -> str:
         return self.predicate.sql(dialect=dialect)
@@ -117,7 +118,7 @@ def type_violation(column: Column, ctx: CheckContext) -> exp.Expression:
 
 def _columns(table: Table, ctx: CheckContext) -> Iterator[CompiledCheck]:
     for column in table.columns:
-        yield CompiledCheck(f"TYPE {column.name} {column.type.sql}", "type", type_violation(column, ctx))
+        yield CompiledCheck(f"TYPE {column.name} {column.type.sql}", "type", type_violation(column, ctx), column.name)
         if not column.nullable:
             yield CompiledCheck(f"NOT NULL ({column.name})", "not_null", not_null_violation(column, ctx))
 

@@ -71,7 +71,6 @@ class Stage:
         self.checks = checks
         self.accepted = accepted
         self.numbered = numbered
-        self.flags = [f"__v{i}" for i in range(len(checks))]
         self.inserted = 0
         self.natural: pa.Schema | None = None  # the accepted table's columns as Arrow types
 
@@ -79,9 +78,18 @@ class Stage:
         run_sql(self.con, f"DROP TABLE IF EXISTS {self.accepted}")
         run_sql(self.con, scratch_table_sql(self.table, self.accepted, {ROW_ORDER: "BIGINT"}))
 
-    def _flag_sql(self) -> str:
+    def _live(self, schema: pa.Schema) -> list[CompiledCheck]:
+        """The checks a batch of this schema can fail: a type check on a column that already
+        has the accepted table's own Arrow type (and no length cap) passes every value, and
+        scanning for it cost a quarter of a copula run's time."""
+        natural = self._natural()
+        return [c for c in self.checks if not (
+            c.kind == "type" and c.column in schema.names and natural.field(c.column).type == schema.field(c.column).type
+            and not self.table.column(c.column).type.length)]
+
+    def _flag_sql(self, checks: list[CompiledCheck]) -> str:
         """Only the flags come back (narrow), in row order: a key check's window may reorder."""
-        flags = [f"coalesce({c.sql()}, TRUE) AS {f}" for c, f in zip(self.checks, self.flags)]
+        flags = [f"coalesce({c.sql()}, TRUE) AS __v{i}" for i, c in enumerate(checks)]
         return f"SELECT {', '.join(flags)} FROM {BATCH_VIEW} AS s ORDER BY s.{ROW_ORDER}"
 
     def run(self, batch: pa.Table, need: int, carry: list[str]) -> RoundResult:
@@ -91,19 +99,23 @@ class Stage:
         replaced temp table keeps every old version and ``con.register`` keeps every table
         until COMMIT, so either would grow memory with the rows made.  ``batch`` is in
         ROW_ORDER order, so the first ``need`` passing rows are a slice, no sort."""
-        flags = over(self.con, batch, BATCH_VIEW, self._flag_sql()).to_arrow_table() if self.flags else None
+        checks = self._live(batch.schema)
+        flags = over(self.con, batch, BATCH_VIEW, self._flag_sql(checks)).to_arrow_table() if checks else None
         ok = _passing(flags)
         passing = (batch if ok is None else batch.filter(ok)).slice(0, max(int(need), 0))
         failed = batch.filter(pc.invert(ok)).select(carry) if ok is not None and carry else pa.table({})
-        return RoundResult(self._append(passing), _counts(self.checks, flags), failed)
+        return RoundResult(self._append(passing), _counts(checks, flags), failed)
+
+    def _natural(self) -> pa.Schema:
+        if self.natural is None:
+            self.natural = self.con.sql(f"SELECT * FROM {self.accepted} LIMIT 0").to_arrow_table().schema
+        return self.natural
 
     def _value(self, column, arrow_type: pa.DataType) -> str:
         """A column already of the accepted table's own Arrow type goes in as it is (a CAST
         per value costs ~15% of the append); any other is cast to the declared type."""
-        if self.natural is None:
-            self.natural = self.con.sql(f"SELECT * FROM {self.accepted} LIMIT 0").to_arrow_table().schema
         name = quote(column.name)
-        return name if self.natural.field(column.name).type == arrow_type else f"CAST({name} AS {column.type.sql})"
+        return name if self._natural().field(column.name).type == arrow_type else f"CAST({name} AS {column.type.sql})"
 
     def _append(self, passing: pa.Table) -> int:
         if not passing.num_rows:

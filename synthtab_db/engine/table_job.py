@@ -35,6 +35,7 @@ from synthtab_db.planner.steps import GenerateStep
 from synthtab_db.privacy.budget import privacy_report
 from synthtab_db.rules.rare import rare_values
 from synthtab_db.sqlbuild import quote, table_expr, table_sql
+from synthtab_db.transforms.base import as_array
 
 SLOT = "__slot"
 MALFORMED = "malformed model output"
@@ -204,7 +205,7 @@ class TableRun:
         else:
             sample = self.model.sample(n, seed=seed, context=context)
         self._count_malformed(self.model.malformed_rows - malformed_before)
-        return [sample.column(c).combine_chunks() for c in self.model_columns()]
+        return [as_array(sample.column(c)) for c in self.model_columns()]  # one chunk: no copy
 
     def _count_malformed(self, rows: int) -> None:
         """A model that parses its own output (gpt) drops and redraws malformed rows before the
@@ -413,7 +414,7 @@ def _free_round(run: TableRun, stage: Stage, state: _Progress) -> None:
     next batch is sampled while the current one is checked and appended."""
     need = state.total - state.done
     want = min(int(math.ceil(need / state.rate * (1.1 if state.rate < 1 else 1))), 100 * need)
-    sizes = [min(run.batch_size, want - start) for start in range(0, want, run.batch_size)]
+    sizes = _batch_sizes(want, run.batch_size, first_round=state.offset == 0)
     offsets = state.offset + np.cumsum([0] + sizes[:-1]) if sizes else []
     batches = made_ahead(lambda i: run.batch(sizes[i], None, int(offsets[i])), len(sizes), not run.reads_back())
     for n, batch in zip(sizes, batches):
@@ -421,6 +422,17 @@ def _free_round(run: TableRun, stage: Stage, state: _Progress) -> None:
         state.record(run, n, result)
         if state.done >= state.total:
             break
+
+
+def _batch_sizes(want: int, batch_size: int, first_round: bool) -> list[int]:
+    """Full batches, except that a run of several starts with an eighth of one: while the
+    first batch is sampled nothing else can run, so a small one starts the overlap sooner."""
+    if want <= 0:
+        return []
+    first = max(1, batch_size // 8) if first_round and want > batch_size else batch_size
+    sizes = [min(first, want)]
+    sizes += [min(batch_size, want - start) for start in range(sizes[0], want, batch_size)]
+    return sizes
 
 
 def _merge(total: dict[str, int], new: dict[str, int]) -> None:
