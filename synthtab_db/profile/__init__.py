@@ -24,7 +24,7 @@ from synthtab_db.profile.model import (
 from synthtab_db.profile.names import profile_from_names
 from synthtab_db.profile.overrides import apply_overrides
 from synthtab_db.profile.relations import find_dependencies, find_derived
-from synthtab_db.profile.source import source_sql
+from synthtab_db.profile.source import profiled_rows
 
 
 def profile_from_schema(table: Table) -> TableProfile:
@@ -33,16 +33,16 @@ def profile_from_schema(table: Table) -> TableProfile:
 
 def profile_from_data(con: duckdb.DuckDBPyConnection, table: Table, ref: TableRef) -> TableProfile:
     """The profile of ``ref``'s rows; the schema's guesses when it has none."""
-    source, rows = source_sql(con, ref)
-    if rows == 0:
-        return profile_from_schema(table)
-    columns = column_profiles(con, table, source, rows)
-    derived = find_derived(con, table, source, columns)
-    return TableProfile(
-        table=table.name, rows=rows, columns=columns, derived=derived,
-        dependencies=find_dependencies(con, table, source, columns, derived),
-        inequalities=table_inequalities(table),
-    )
+    with profiled_rows(con, ref) as (source, rows):
+        if rows == 0:
+            return profile_from_schema(table)
+        columns = column_profiles(con, table, source, rows)
+        derived = find_derived(con, table, source, columns)
+        return TableProfile(
+            table=table.name, rows=rows, columns=columns, derived=derived,
+            dependencies=find_dependencies(con, table, source, columns, derived),
+            inequalities=table_inequalities(table),
+        )
 
 
 __all__ = [
