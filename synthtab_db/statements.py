@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlglot import exp
 
 from synthtab_db.dialect import GenerateSynthetic
+from synthtab_db.engine import memory
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import TableRef
 
@@ -39,6 +40,12 @@ class GenerateOptions(BaseModel):
         None, description="fidelity score in (0, 1] to reach: refit and retry, keep the best round"
     )
     sample_batch_size: int = Field(250_000, ge=100, le=10_000_000, description="rows sampled and checked per batch")
+    memory_limit: str = Field(
+        memory.DEFAULT,
+        description="DuckDB's memory_limit while the statement runs (its buffer pool would otherwise keep "
+        "every block written or read, up to 80% of RAM); a size like '512MB' or '4GB', or 'none' to leave "
+        "DuckDB's setting alone",
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     allow_non_private: bool = Field(False, description="run without DP on a table that has a privacy budget")
     rows: dict[str, int] = Field({}, description="per-table row counts for root tables, e.g. {'customers': 1000}")
@@ -46,6 +53,13 @@ class GenerateOptions(BaseModel):
         {},
         description="FK parent table -> table the FK values are drawn from, e.g. {'customers': 'synth_customers'}",
     )
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        if not memory.is_limit(value):
+            raise ValueError(f"memory_limit is {memory.HELP}; got {value!r}")
+        return value
 
     @field_validator("target_quality", mode="before")
     @classmethod

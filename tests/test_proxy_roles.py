@@ -118,6 +118,7 @@ def test_generate_and_write_into_a_granted_schema(proxy):
 FORBIDDEN = [
     "EVALUATE SYNTHETIC sandbox.s1 AGAINST t WITH (html = '/tmp/synthtab_role_report.html')",
     "GENERATE SYNTHETIC FROM t ROWS 5 INTO sandbox.g USING gpt WITH (pretrained = '/etc')",
+    "GENERATE SYNTHETIC FROM t ROWS 5 INTO sandbox.g USING copula WITH (memory_limit = '64MB')",
     "ATTACH POSTGRES 'host=127.0.0.1 user=postgres dbname=postgres' AS pg",
     "SET GLOBAL memory_limit = '20MB'",
     "SET GLOBAL lock_configuration = true",

@@ -291,3 +291,91 @@ def test_the_demo_says_which_model_it_uses():
     assert line.startswith(f"model: {registry.default_model()} (the default")
     if not registry.LAZY["argn"].installed():
         assert "pip install 'synthtab-db[torch]'" in line
+
+
+def _memory_limit(con) -> str:
+    duck = getattr(con, "duckdb", con)  # a synthtab_db connection or a plain DuckDB one
+    return duck.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+
+def test_a_generate_bounds_duckdbs_buffer_pool_and_gives_the_setting_back(tmp_path):
+    """DuckDB's cache kept every block written (~13 MB per million rows) up to 80% of RAM; the
+    statement runs under memory_limit (default 1GB) and puts the user's setting back after,
+    also when it fails."""
+    from synthtab_db.engine.memory import size_bytes  # noqa: PLC0415
+
+    con = synthtab_db.connect(str(tmp_path / "db.duckdb"))
+    con.execute(SOURCE)
+    before = _memory_limit(con)
+    cursor = con.duckdb.cursor()  # the setting is the database's: another connection sees it
+    seen: list[str] = []
+    con.progress = lambda table, done, total: seen.append(_memory_limit(cursor))
+    con.execute("GENERATE SYNTHETIC FROM src ROWS 20000 INTO out USING copula "
+                "WITH (seed = 1, sample_batch_size = 5000, memory_limit = '256MB')")
+    assert seen and all(size_bytes(s) <= 256 * 10**6 for s in seen), seen
+    assert _memory_limit(con) == before
+
+    con.duckdb.execute("SET memory_limit = '200MB'")  # a user's own lower limit is kept, and stays
+    seen.clear()
+    con.execute("GENERATE SYNTHETIC FROM src ROWS 20000 INTO out2 USING copula WITH (seed = 1, sample_batch_size = 5000)")
+    assert set(seen) == {_memory_limit(con)} and size_bytes(_memory_limit(con)) <= 200 * 10**6
+
+    con.duckdb.execute("RESET memory_limit")
+    with pytest.raises(SynthError, match="only 0 of"):  # fails inside the bounded run
+        con.execute("GENERATE SYNTHETIC FROM src ROWS 1000 INTO out3 USING copula "
+                    "WITH (seed = 1, max_rounds = 1) WHERE a < -5")
+    assert _memory_limit(con) == before
+
+
+@pytest.mark.parametrize("bad", ["lots", "10MB", "-1GB", "1 parsec"])
+def test_a_bad_memory_limit_is_refused_naming_the_option(bad):
+    con = synthtab_db.connect()
+    con.execute(SOURCE)
+    with pytest.raises(SynthError, match=r"option 'memory_limit': .*at least 64MB like '512MB'"):
+        con.execute(f"GENERATE SYNTHETIC FROM src ROWS 10 INTO out USING copula WITH (memory_limit = '{bad}')")
+
+
+def test_an_in_memory_database_keeps_its_limit():
+    """Its tables live in the buffer pool: bounding it would push them into a temp folder."""
+    con = synthtab_db.connect()
+    con.execute(SOURCE)
+    before = _memory_limit(con)
+    cursor = con.duckdb.cursor()
+    seen: list[str] = []
+    con.progress = lambda table, done, total: seen.append(_memory_limit(cursor))
+    con.execute("GENERATE SYNTHETIC FROM src ROWS 2000 INTO out USING copula WITH (seed = 1, sample_batch_size = 500)")
+    assert set(seen) == {before}
+
+
+def test_batches_start_small_only_when_there_are_several():
+    from synthtab_db.engine.table_job import _batch_sizes  # noqa: PLC0415
+
+    for want in (0, 1, 999, 1000, 1001, 10_000, 12_345):
+        sizes = _batch_sizes(want, 1000, first_round=True)
+        assert sum(sizes) == want and all(0 < s <= 1000 for s in sizes)
+        assert sizes[:1] == ([125] if want > 1000 else [want] if want else [])
+    assert _batch_sizes(5000, 1000, first_round=False) == [1000] * 5
+
+
+def test_train_learns_under_the_bound_and_refuses_a_bad_one(tmp_path):
+    con = synthtab_db.connect(str(tmp_path / "db.duckdb"))
+    con.execute(SOURCE)
+    before = _memory_limit(con)
+    cursor = con.duckdb.cursor()
+    seen: list[str] = []
+
+    class Watch:  # a progress object that also follows training epochs
+        def __call__(self, *args):
+            pass
+
+        def epoch(self, table, info):
+            seen.append(_memory_limit(cursor))
+
+    con.progress = Watch()
+    con.execute("TRAIN SYNTHESIZER m ON src USING tvae WITH (seed = 1, epochs = 2, memory_limit = '300MB')")
+    from synthtab_db.engine.memory import size_bytes  # noqa: PLC0415
+
+    assert seen and all(size_bytes(s) <= 300 * 10**6 for s in seen), seen
+    assert _memory_limit(con) == before
+    with pytest.raises(SynthError, match=r"option 'memory_limit': a size of at least 64MB"):
+        con.execute("TRAIN SYNTHESIZER m2 ON src USING copula WITH (memory_limit = 'plenty')")

@@ -30,13 +30,14 @@ UNITS = {"b": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40, "kb": 1
          "tb": 10**12}
 
 
-def refuse_beyond_disk(con: duckdb.DuckDBPyConnection, jobs: list) -> None:
-    """Raise when the rows asked for, all tables together, cannot fit where the database lives."""
+def refuse_beyond_disk(con: duckdb.DuckDBPyConnection, jobs: list) -> int:
+    """Raise when the rows asked for, all tables together, cannot fit where the database lives;
+    else the estimate (bytes, uncompressed)."""
     sizes = [(job.table.name, _rows(con, job), _row_bytes(con, job)) for job in jobs]
     need = sum(rows * width for _, rows, width in sizes)
     room, where = free_room(con)
     if need <= room:
-        return
+        return need
     detail = ", ".join(f"{name}: {rows:,} rows x ~{width} bytes" for name, rows, width in sizes)
     raise SynthError(
         f"GENERATE would write about {_human(need)} ({detail}; uncompressed estimate) but {where} has "
@@ -79,8 +80,8 @@ def free_room(con: duckdb.DuckDBPyConnection) -> tuple[int, str]:
 
 
 def parse_size(text: str) -> int:
-    """DuckDB's '18.6 GiB' as bytes."""
-    match = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]+)\s*", text)
+    """DuckDB's '18.6 GiB' (or a user's '512MB') as bytes."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*", text)
     if not match or match.group(2).lower() not in UNITS:
         raise SynthError(f"cannot read the size {text!r}")
     return int(float(match.group(1)) * UNITS[match.group(2).lower()])

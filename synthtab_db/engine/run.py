@@ -20,6 +20,7 @@ from synthtab_db.engine import provenance
 from synthtab_db.engine.deferred import fill_deferred
 from synthtab_db.engine.disk import refuse_beyond_disk
 from synthtab_db.engine.learn import epoch_callback
+from synthtab_db.engine.memory import bounded_buffer_pool, checkpoint_if_beyond
 from synthtab_db.engine.planning import plan_statement
 from synthtab_db.engine.preflight import check_jobs
 from synthtab_db.engine.table_job import ProgressFn, TableJob, TableResult, generate_table
@@ -58,15 +59,22 @@ def run_generate(
 ) -> pa.Table:
     """``schema`` replaces the DuckDB catalog's (the PostgreSQL bridge passes the source's own)."""
     plan, statement = plan_statement(con, statement, schema)
+    with bounded_buffer_pool(con, statement.options.memory_limit):
+        return _run_plan_of(con, plan, statement, progress)
+
+
+def _run_plan_of(con, plan: GeneratePlan, statement: GenerateStatement, progress) -> pa.Table:
     requests = budget.check_steps(con, plan.steps, plan.allow_non_private)
     jobs = [resolve_auto(job) for job in plan_jobs(con, plan)]
     check_jobs(jobs)
-    refuse_beyond_disk(con, jobs)  # before anything is learned or written
+    written = refuse_beyond_disk(con, jobs)  # before anything is learned or written
     if plan.target_quality is not None:
         from synthtab_db.engine.feedback import run_feedback  # noqa: PLC0415 (it imports this module)
 
         return run_feedback(con, jobs[0], statement, progress)
-    return run_plan(con, plan, jobs, progress, requests)
+    result = run_plan(con, plan, jobs, progress, requests)
+    checkpoint_if_beyond(con, written)
+    return result
 
 
 def plan_jobs(con: duckdb.DuckDBPyConnection, plan: GeneratePlan) -> list[TableJob]:

@@ -10,6 +10,7 @@ import pyarrow as pa
 from synthtab_db import catalog, runs, store
 from synthtab_db.device import refuse_unavailable
 from synthtab_db.duck import atomic
+from synthtab_db.engine import memory
 from synthtab_db.engine.learn import dumps, epoch_callback, learn_table, learned_state
 from synthtab_db.engine.planning import current_schema
 from synthtab_db.errors import SynthError
@@ -27,7 +28,8 @@ def _model_options(model, raw: dict) -> dict:
     unknown = [k for k in raw if k not in allowed]
     if unknown:
         raise SynthError(
-            f"unknown option {unknown[0]!r} for {model.name}; allowed options: replace, {', '.join(allowed)}"
+            f"unknown option {unknown[0]!r} for {model.name}; allowed options: replace, memory_limit, "
+            f"{', '.join(allowed)}"
         )
     return validate_options(model.options_model, raw).model_dump(exclude_unset=True) if model.options_model else {}
 
@@ -35,7 +37,11 @@ def _model_options(model, raw: dict) -> dict:
 def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progress=None) -> pa.Table:
     model = get_model(statement.using or default_model())
     budget.require_support(model, statement.model_options)
-    options = _model_options(model, statement.model_options)
+    raw = dict(statement.model_options)
+    limit = raw.pop("memory_limit", memory.DEFAULT)  # DuckDB's, while learning (engine/memory.py)
+    if not memory.is_limit(limit):
+        raise SynthError(f"option 'memory_limit': {memory.HELP} (got {limit!r})")
+    options = _model_options(model, raw)
     refuse_unavailable(statement.model_options.get("device", "auto"))
     if store.synthesizer_exists(con, statement.name) and not statement.replace:
         raise SynthError(
@@ -50,10 +56,11 @@ def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progres
         options = {**options, "delta": request.delta}
     model, options, _why = auto.resolve(model, options, request.rows, table)
     started = time.perf_counter()
-    learned = learn_table(
-        con, table, table.ref, parents, model, options, on_epoch=epoch_callback(progress, str(table.ref)),
-        schema=schema,
-    )
+    with memory.bounded_buffer_pool(con, limit):
+        learned = learn_table(
+            con, table, table.ref, parents, model, options, on_epoch=epoch_callback(progress, str(table.ref)),
+            schema=schema,
+        )
     weights = learned.model.to_bytes()
     spent = budget.privacy_report(learned.model)
 

@@ -34,7 +34,8 @@ from synthtab_db.proxy.errors import PgError
 DEFAULT_SCHEMA = "main"
 #: paths on the server's disk, and leave to skip differential privacy on a capped table
 OWNER_ONLY_OPTIONS = {"html": "names a path on the server", "pretrained": "names a path on the server",
-                      "allow_non_private": "skips differential privacy on a table with a budget"}
+                      "allow_non_private": "skips differential privacy on a table with a budget",
+                      "memory_limit": "sets DuckDB's memory_limit, which every client shares, while it runs"}
 _OPEN_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 _OPEN_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
 _OWNER_FUNCTIONS = frozenset({"synthtab", "synthtab_dbt_synthetic", "query", "query_table",
