@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 import synthtab_db
@@ -379,3 +380,32 @@ def test_train_learns_under_the_bound_and_refuses_a_bad_one(tmp_path):
     assert _memory_limit(con) == before
     with pytest.raises(SynthError, match=r"option 'memory_limit': a size of at least 64MB"):
         con.execute("TRAIN SYNTHESIZER m2 ON src USING copula WITH (memory_limit = 'plenty')")
+
+
+def test_a_sampled_copula_has_the_whole_tables_categories_null_rate_and_range():
+    """train_rows 500 of 20,000: the marginals come from SQL over every row, not the sample."""
+    con = synthtab_db.connect()
+    con.execute("""
+        SELECT setseed(0.125);
+        CREATE TABLE t AS SELECT range AS i,
+            CASE WHEN range % 200 = 7 THEN 'rare' WHEN random() < 0.6 THEN 'a' ELSE 'b' END AS kind,
+            CASE WHEN range % 100 < 7 THEN NULL ELSE random() * 100 END AS amount,
+            CASE WHEN range = 12345 THEN 100000 ELSE (random() * 50)::INT END AS n
+        FROM range(20000)
+    """)
+    table = read_schema(con.duckdb).table(TableRef(name="t", schema="main"))
+    learned = learn_table(con.duckdb, table, table.ref, {}, get_model("copula"), {"seed": 1, "train_rows": 500})
+    assert any("sample of 500 of 20,000" in n for n in learned.notes)
+    codecs = dict(zip([c.name for c in learned.model.columns], learned.model.codecs))
+    kind = codecs["kind"].transform
+    real = dict(con.execute("SELECT kind, count(*) / 20000 FROM t GROUP BY kind").fetchall())
+    assert dict(zip(kind.labels.to_pylist(), kind.probabilities)) == pytest.approx(real, abs=1e-12)
+    assert codecs["amount"].nulls.rate == pytest.approx(0.07, abs=1e-12)
+    n = codecs["n"].transform
+    assert n.reverse(np.array([-9.0, 9.0])).to_pylist() == [0, 100000]  # the table's range, with its one outlier
+    out = con.execute("GENERATE SYNTHETIC FROM t ROWS 20000 INTO s USING copula WITH (seed = 2, train_rows = 500)")
+    assert "sample of 500" in out.fetchall()[0][9]
+    share = con.execute("SELECT avg((kind = 'rare')::INT), avg((amount IS NULL)::INT) FROM s").fetchone()
+    assert share[0] == pytest.approx(0.005, abs=0.003) and share[1] == pytest.approx(0.07, abs=0.015)
+    # the outlier the sample missed is in range, at its table frequency (1 in 20,000), not the sample's 1 in 500
+    assert con.execute("SELECT count(*) FROM s WHERE n > 1000").fetchone()[0] <= 6

@@ -17,6 +17,7 @@ from synthtab_db.engine import private_side as dp_side
 from synthtab_db.engine.child_counts import CountStrata, learn_main_strata
 from synthtab_db.engine.context import ContextSpec, learn_context
 from synthtab_db.engine.inherited_keys import InheritedKey, learn_inherited
+from synthtab_db.engine.marginals import exact_marginals
 from synthtab_db.engine.sample import TrainingRows, training_rows, with_key_range
 from synthtab_db.engine.sequences import SequenceModel, sequence_column
 from synthtab_db.engine.stop_note import EpochWatch
@@ -128,7 +129,8 @@ def learn_table(
         units = unit_ids([data.column(c) for c in main_fk.columns], data.num_rows)
         reserved = [dp_counts.reserve(model_options["epsilon"], model_options.get("delta"), data.num_rows),
                     *side.reserved]
-    run = fit_context(model, model_options, data.num_rows, reserved, units, watch, rows.source_rows)
+    exact = {} if rows.note is None else exact_marginals(con, query, table, _plain(model_columns, rules))
+    run = fit_context(model, model_options, data.num_rows, reserved, units, watch, rows.source_rows, exact)
     try:
         if context is None:
             fitted = synthesizer.fit(fit_data.select(list(model_columns)), fit_table, run=run)
@@ -168,11 +170,18 @@ def learn_table(
 
 
 def fit_context(model: type[Synthesizer], options: dict, rows: int, reserved: list, units, on_epoch,
-                source_rows: int | None = None) -> FitContext:
+                source_rows: int | None = None, marginals: dict | None = None) -> FitContext:
     """The frozen context a fit receives; DP set up here, once (privacy/setup.py)."""
     return FitContext(seed=options.get("seed"), device=options.get("device") or "auto",
                       privacy=fit_privacy(model, options, rows, reserved), units=units, on_epoch=on_epoch,
-                      max_seconds=options.get("max_seconds"), sample=SampleInfo(rows=rows, source_rows=source_rows or rows))
+                      max_seconds=options.get("max_seconds"), sample=SampleInfo(rows=rows, source_rows=source_rows or rows),
+                      marginals=marginals or {})
+
+
+def _plain(columns: tuple[str, ...], rules) -> tuple[str, ...]:
+    """The model's columns whose values it learns as the source holds them (a gap rule rebuilds its column)."""
+    rebuilt = {g.column for g in rules.gaps} if rules is not None else set()
+    return tuple(c for c in columns if c not in rebuilt)
 
 
 def _samplers(con, table: Table, source: TableRef, parent_sources: dict, main_fk: ForeignKey | None,

@@ -109,16 +109,17 @@ class GaussianCopula(Synthesizer):
         if self.privacy is not None:  # noisy statistics only: models/copula_private.py
             corr, observed = fit_private(self, data, table, self.privacy)
         else:
-            self.codecs = [self._codec(data.column(c.name), c, bounds[c.name]) for c in self.columns]
+            self.codecs = [self._codec(data.column(c.name), c, bounds[c.name], run.exact(c.name)) for c in self.columns]
             corr, observed = self._latent_correlation(data, rng) if data.num_rows > 1 else (np.eye(self._width()),) * 2
         self.factor = _cholesky(corr, self._shrinkage())
         if self.context_names:
             self._cond = _conditional(self.factor @ self.factor.T, observed, self._context_width())
         return self
 
-    def _codec(self, values: pa.ChunkedArray, column: Column, bounds) -> _ColumnCodec:
+    def _codec(self, values: pa.ChunkedArray, column: Column, bounds, exact=None) -> _ColumnCodec:
+        """``exact``: the whole table's marginal when ``values`` are a sample (engine/marginals.py)."""
         transform = default_transform(column, **self._transform_options())
-        return _ColumnCodec(transform.fit(values, column, bounds), NullIndicator.fit(values, column))
+        return _ColumnCodec(transform.fit(values, column, bounds, exact), NullIndicator.fit(values, column, exact))
 
     def _latent_correlation(self, data: pa.Table, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Correlation of the normal scores corrected for the noise that discrete values add;

@@ -4,19 +4,20 @@ from outside.
 The engine builds it once per table (``engine/learn.py``): the seed, device and time budget
 the statement's options gave, the DP plan already set up (``privacy/setup.py``: calibration
 inputs, the mechanisms the engine reserved from the same budget, the model's declared
-statistics share), the privacy units of a child table's rows, the epoch callback, and what
-was sampled.  A model fitted directly (tests, notebooks) gets ``FitContext.standalone``,
+statistics share), the privacy units of a child table's rows, the epoch callback, what
+was sampled, and the sampled columns' whole-table statistics.  A model fitted directly (tests, notebooks) gets ``FitContext.standalone``,
 built the same way from its own options.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
 from synthtab_db.privacy.accountant import PrivacyPlan
+from synthtab_db.transforms.marginals import ExactMarginal
 from synthtab_db.privacy.setup import fit_privacy
 
 EpochHook = Callable[[dict], None]
@@ -43,6 +44,11 @@ class FitContext:
     on_epoch: EpochHook | None = None  # called after every epoch with {epoch, loss, ...}
     max_seconds: float | None = None  # the time budget the options gave (None: the model's default)
     sample: SampleInfo | None = None
+    #: a sample's columns' whole-table statistics (NULL rate, categories, range): transforms use them
+    marginals: dict[str, ExactMarginal] = field(default_factory=dict)
+
+    def exact(self, column: str) -> ExactMarginal | None:
+        return self.marginals.get(column)
 
     @classmethod
     def standalone(cls, model: type, options: dict[str, Any], rows: int,

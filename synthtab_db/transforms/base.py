@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from synthtab_db.planner.schema import Column, Kind
 from synthtab_db.transforms.bounds import Bounds
+from synthtab_db.transforms.marginals import ExactMarginal
 from synthtab_db.transforms.schema_only import schema_values
 
 #: Rows drawn from the schema to fit a column that has no data.
@@ -46,10 +47,13 @@ class ColumnTransform(ABC):
         self.options = {key: options.get(key, value) for key, value in self.defaults.items()}
         self.seed = int(options.get("seed") or 0)
         self.schema_only = False
+        self.exact: ExactMarginal | None = None
 
-    def fit(self, values: pa.Array | pa.ChunkedArray, column: Column, bounds: Bounds | None = None) -> "ColumnTransform":
-        """Learn the non-null values' distribution (or the schema's, when there are none)."""
-        self.column, self.bounds = column, bounds or Bounds()
+    def fit(self, values: pa.Array | pa.ChunkedArray, column: Column, bounds: Bounds | None = None,
+            exact: ExactMarginal | None = None) -> "ColumnTransform":
+        """Learn the non-null values' distribution (or the schema's, when there are none);
+        ``exact``: the whole table's statistics when ``values`` are a sample of it."""
+        self.column, self.bounds, self.exact = column, bounds or Bounds(), exact
         present = as_array(values).drop_null()
         self.schema_only = len(present) == 0
         if self.schema_only:

@@ -38,11 +38,15 @@ class CategoricalTransform(ColumnTransform):
                 "rare_token": "<other>", "max_rare_values": 10_000}
 
     def _fit(self, present: pa.Array) -> None:
-        values = self._normalise(present)
-        uniques, counts = _value_counts(values)
+        exact = self.exact
+        if exact is not None and exact.values is not None and not self.schema_only:
+            uniques, counts, beyond = self._normalise(exact.values), exact.counts, exact.beyond
+        else:
+            (uniques, counts), beyond = _value_counts(self._normalise(present)), 0
         keep = self._kept(counts)
-        self._set_categories(uniques.filter(pa.array(keep)), counts[keep],
-                             uniques.filter(pa.array(~keep)), counts[~keep])
+        rare = counts[~keep]
+        self._set_categories(uniques.filter(pa.array(keep)), counts[keep], uniques.filter(pa.array(~keep)), rare,
+                             bucket=float(rare.sum() + beyond) if beyond else None)
 
     def _kept(self, counts: np.ndarray) -> np.ndarray:
         """The most frequent categories (counts arrive sorted), at least ``min_count`` rows each."""

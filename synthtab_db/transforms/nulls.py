@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from synthtab_db.planner.schema import Column
 from synthtab_db.transforms.base import as_array
+from synthtab_db.transforms.marginals import ExactMarginal
 from synthtab_db.transforms.normal import CategoryIntervals
 from synthtab_db.transforms.schema_only import schema_null_rate
 
@@ -27,11 +28,15 @@ class NullIndicator:
         self.intervals = CategoryIntervals(np.array([self.rate, 1.0 - self.rate]))
 
     @classmethod
-    def fit(cls, values: pa.Array | pa.ChunkedArray, column: Column) -> "NullIndicator":
-        """The observed NULL rate; the schema default when there are no rows; 0 for NOT NULL."""
+    def fit(cls, values: pa.Array | pa.ChunkedArray, column: Column, exact: ExactMarginal | None = None
+            ) -> "NullIndicator":
+        """The observed NULL rate (the whole table's when ``exact`` is given); the schema default
+        when there are no rows; 0 for NOT NULL."""
         array = as_array(values)
         if not column.nullable:
             return cls(0.0)
+        if exact is not None and exact.rows:
+            return cls(exact.null_rate)
         return cls(array.null_count / len(array) if len(array) else schema_null_rate(column))
 
     @property

@@ -42,11 +42,31 @@ class QuantileTransform(ColumnTransform):
     def _fit(self, present: pa.Array) -> None:
         numbers = self.codec.to_numbers(present)
         numbers = np.sort(numbers[np.isfinite(numbers)]) if numbers.size else np.zeros(1)
-        numbers = _clip_extremes(numbers, int(self.options.get("clip_extremes") or 0))
+        skip = int(self.options.get("clip_extremes") or 0)
+        numbers = _clip_extremes(numbers, skip)
+        ends = self._table_ends(skip)
+        if ends is not None:
+            numbers = numbers[(numbers >= ends[0]) & (numbers <= ends[1])]
         limit = int(self.options["max_quantiles"])
         distinct, counts = np.unique(numbers, return_counts=True)
         discrete = distinct.size <= limit and 2 * distinct.size <= numbers.size
-        self._set_grid(_DiscreteGrid(distinct, counts) if discrete else _ContinuousGrid(numbers, limit))
+        if ends is None:
+            self._set_grid(_DiscreteGrid(distinct, counts) if discrete else _ContinuousGrid(numbers, limit))
+        elif discrete:  # an end the sample missed joins with the weight one record has in a sample this size
+            weight = numbers.size / max(1, self.exact.rows - self.exact.nulls)
+            missing = np.setdiff1d(ends, distinct)
+            values = np.concatenate([distinct, missing])
+            weights = np.concatenate([counts.astype(np.float64), np.full(missing.size, weight)])
+            order = np.argsort(values, kind="stable")
+            self._set_grid(_DiscreteGrid(values[order], weights[order]))
+        else:
+            self._set_grid(_ContinuousGrid(np.concatenate([ends[:1], numbers, ends[1:]]), limit))
+
+    def _table_ends(self, skip: int) -> np.ndarray | None:
+        """The whole table's smallest and largest value past the ``skip`` protected records at
+        each end, when the rows are a sample of it: the output spans the table's range."""
+        ends = None if self.exact is None or self.schema_only else self.exact.ends(skip)
+        return None if ends is None else self.codec.to_numbers(ends)
 
     @classmethod
     def from_release(cls, column: Column, bounds: Bounds, values: np.ndarray, counts: np.ndarray | None,
