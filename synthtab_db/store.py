@@ -96,11 +96,12 @@ def synthesizer_exists(con, name: str) -> bool:
 
 
 def load_synthesizer(con, name: str) -> dict[str, Any]:
-    if not synthesizer_exists(con, name):
+    cols = ["name", "source", "model", "options", "state", "weights", "seed", "rows"]
+    row = has_state(con) and first_row(
+        con, f"SELECT {', '.join(cols)} FROM {SYNTHESIZERS} WHERE lower(name) = lower($n)", {"n": name})
+    if not row:
         known = ", ".join(list_names(con)) or "(none)"
         raise SynthError(f"unknown synthesizer {name!r}; trained synthesizers: {known}")
-    cols = ["name", "source", "model", "options", "state", "weights", "seed", "rows"]
-    row = first_row(con, f"SELECT {', '.join(cols)} FROM {SYNTHESIZERS} WHERE lower(name) = lower($n)", {"n": name})
     return dict(zip(cols, row))
 
 

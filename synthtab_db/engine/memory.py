@@ -19,6 +19,7 @@ kept; an in-memory database is left alone (its tables *are* the buffer pool).
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -80,6 +81,7 @@ def _setting(con: duckdb.DuckDBPyConnection) -> str:
     return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
 
 
+@functools.cache
 def _default_setting() -> str:
     """DuckDB's own default here, as it prints it: a user who never set the limit gets it back by RESET."""
     fresh = duckdb.connect(":memory:")
