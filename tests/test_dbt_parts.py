@@ -104,3 +104,19 @@ def test_generate_draws_keys_from_the_named_parent(con):
         con.execute("GENERATE SYNTHETIC FROM ord ROWS 5 INTO so3 WITH (parents = {'nope': 'other'})")
     with pytest.raises(SynthError, match="table main.missing does not exist"):
         con.execute("GENERATE SYNTHETIC FROM ord ROWS 5 INTO so3 WITH (parents = {'cust': 'missing'})")
+
+
+def test_dbt_progress_goes_to_stderr_when_nothing_else_shows_it(monkeypatch):
+    """dbt does not route Python logging; where no handler exists, ours prints to stderr."""
+    import logging  # noqa: PLC0415
+
+    from synthtab_db.dbt.build import _show_progress  # noqa: PLC0415
+
+    root, ours = logging.getLogger(), logging.getLogger("synthtab_db")
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(ours, "handlers", [])
+    monkeypatch.setattr(ours, "level", logging.NOTSET)
+    _show_progress()
+    assert [type(h).__name__ for h in ours.handlers] == ["StreamHandler"] and ours.level == logging.INFO
+    _show_progress()  # once only
+    assert len(ours.handlers) == 1

@@ -8,6 +8,7 @@ package of this checkout by ``synthtab-db dbt init`` (as a user would).
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -120,11 +121,14 @@ def _trained(project: Path) -> dict:
     return dict(query(project, "SELECT name, created FROM synthtab.synthesizers"))
 
 
-def test_second_run_reuses_synthesizers_until_data_changes_or_full_refresh(project):
+def test_second_run_reuses_synthesizers_until_data_changes_or_full_refresh(project, caplog):
     before = _trained(project)
     assert set(before) == {"dbt__main__synth_customer", "dbt__main__synth_invoice"}
-    ok, _ = dbt(project, "run")
+    with caplog.at_level(logging.INFO, logger="synthtab_db"):
+        ok, _ = dbt(project, "run")
     assert ok and _trained(project) == before
+    progress = [r.getMessage() for r in caplog.records if r.name == "synthtab_db"]
+    assert any("generating" in line for line in progress), progress  # dbt runs log their progress too
 
     con = duckdb.connect(str(project / "example.duckdb"))
     con.execute("DELETE FROM main.invoice WHERE invoice_id % 10 = 0")

@@ -204,3 +204,16 @@ def test_statement_log_lines_mask_role_passwords():
     line = for_log("CREATE ROLE a WITH LOGIN PASSWORD 'it''s secret';\n  GRANT SELECT ON t TO a")
     assert "secret" not in line and "PASSWORD '***'" in line and "\n" not in line
     assert len(for_log("SELECT " + "x, " * 500)) == 200
+
+
+def test_a_generate_through_the_proxy_logs_its_progress(start, caplog):
+    """The server's log (not the client) gets the progress lines a terminal would show as a bar."""
+    server = start()
+    with psycopg.connect(_dsn(server), autocommit=True) as c:
+        c.execute("CREATE TABLE src AS SELECT range AS a, random() AS b FROM range(3000)")
+        with caplog.at_level(logging.INFO, logger="synthtab_db"):
+            c.execute("GENERATE SYNTHETIC FROM src ROWS 5000 INTO out USING copula "
+                      "WITH (seed = 1, sample_batch_size = 1000)")
+    lines = [r.getMessage() for r in caplog.records if r.name == "synthtab_db"]
+    assert any("generating 5,000 rows" in line for line in lines), lines
+    assert any("5,000 rows written" in line or "5,000 rows in" in line for line in lines), lines

@@ -8,6 +8,9 @@ FROM SYNTHESIZER), the same ones ``synthtab()`` runs; the report lists them.
 
 from __future__ import annotations
 
+import logging
+import sys
+
 import time
 from typing import Any
 
@@ -115,7 +118,20 @@ def _generate_sql(name: str, staged: Staged, spec: SyntheticSpec, options: dict,
 
 
 def _run(con, sql: str):
+    _show_progress()
     return Connection(con).execute(sql)
+
+
+def _show_progress() -> None:
+    """dbt routes its own events, not Python logging: with no handler anywhere, the progress
+    lines of a long GENERATE would be dropped, so they go to stderr beside dbt's output."""
+    log = logging.getLogger("synthtab_db")
+    if log.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s synthtab_db: %(message)s", "%H:%M:%S"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
 
 
 def _generate_beside(con, staged: Staged, target: TableRef, generate: str) -> dict:
