@@ -262,12 +262,14 @@ def ray_cluster():
     ray.shutdown()
 
 
-def test_ray_with_1_or_2_workers_writes_the_local_rows(ray_cluster, shop, tmp_path):
+def test_ray_with_1_2_or_8_workers_writes_the_local_rows(ray_cluster, shop, tmp_path):
+    """8 in flight on the 2-CPU cluster: shards finish in another order, the rows must not change."""
     shop.execute(_shop_sql(tmp_path / "local"))
-    shop.execute(_shop_sql(tmp_path / "ray1", ", engine = 'ray', workers = 1"))
-    shop.execute(_shop_sql(tmp_path / "ray2", ", engine = 'ray', workers = 2"))
+    for workers in (1, 2, 8):
+        shop.execute(_shop_sql(tmp_path / f"ray{workers}", f", engine = 'ray', workers = {workers}"))
     local = _rows(tmp_path / "local")
     assert _rows(tmp_path / "ray1") == local and _rows(tmp_path / "ray2") == local
+    assert _rows(tmp_path / "ray8") == local
     assert json.loads((tmp_path / "ray2" / MANIFEST).read_text())["versions"]["ray"] == ray_cluster.__version__
 
 
