@@ -44,6 +44,12 @@ def _passing(flags: pa.Table | None) -> pa.BooleanArray | None:
     return None if not pc.any(bad).as_py() else pc.invert(bad)
 
 
+def _same(natural: pa.DataType, given: pa.DataType) -> bool:
+    """``given`` values are the accepted table's own type (a dictionary of them counts: DuckDB
+    reads a dictionary-encoded string column as VARCHAR)."""
+    return natural == (given.value_type if pa.types.is_dictionary(given) else given)
+
+
 def _counts(checks: list[CompiledCheck], flags: pa.Table | None) -> dict[str, int]:
     if flags is None:
         return {}
@@ -84,7 +90,8 @@ class Stage:
         scanning for it cost a quarter of a copula run's time."""
         natural = self._natural()
         return [c for c in self.checks if not (
-            c.kind == "type" and c.column in schema.names and natural.field(c.column).type == schema.field(c.column).type
+            c.kind == "type" and c.column in schema.names and _same(natural.field(c.column).type,
+                                                                    schema.field(c.column).type)
             and not self.table.column(c.column).type.length)]
 
     def _flag_sql(self, checks: list[CompiledCheck]) -> str:
@@ -115,7 +122,7 @@ class Stage:
         """A column already of the accepted table's own Arrow type goes in as it is (a CAST
         per value costs ~15% of the append); any other is cast to the declared type."""
         name = quote(column.name)
-        return name if self._natural().field(column.name).type == arrow_type else f"CAST({name} AS {column.type.sql})"
+        return name if _same(self._natural().field(column.name).type, arrow_type) else f"CAST({name} AS {column.type.sql})"
 
     def _append(self, passing: pa.Table) -> int:
         if not passing.num_rows:

@@ -200,12 +200,27 @@ class TableRun:
         if not self.model_columns():
             return []
         malformed_before = self.model.malformed_rows
+        extra = {"encoded": True} if self.model.supports_encoded else {}
         if self.conditions:
-            sample = self.model.sample(n, seed=seed, context=context, conditions=self.conditions)
+            sample = self.model.sample(n, seed=seed, context=context, conditions=self.conditions, **extra)
         else:
-            sample = self.model.sample(n, seed=seed, context=context)
+            sample = self.model.sample(n, seed=seed, context=context, **extra)
         self._count_malformed(self.model.malformed_rows - malformed_before)
-        return [as_array(sample.column(c)) for c in self.model_columns()]  # one chunk: no copy
+        return [self._plain(c, as_array(sample.column(c))) for c in self.model_columns()]  # one chunk: no copy
+
+    def _plain(self, column: str, values: pa.Array) -> pa.Array:
+        """A dictionary-encoded column (``supports_encoded``) goes to DuckDB as it is, which spares
+        the sampler a copy of every string; one the rules read or a length cap cuts is decoded."""
+        if not pa.types.is_dictionary(values.type) or column not in self._decoded():
+            return values
+        return values.cast(values.type.value_type)
+
+    def _decoded(self) -> set[str]:
+        if not hasattr(self, "_decode"):
+            rules = self.learned.rules
+            capped = {c.name for c in self.job.table.columns if c.type.length}
+            self._decode = capped | (rules.reads() if rules is not None else set())
+        return self._decode
 
     def _count_malformed(self, rows: int) -> None:
         """A model that parses its own output (gpt) drops and redraws malformed rows before the

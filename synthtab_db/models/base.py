@@ -32,6 +32,7 @@ class Synthesizer(ABC):
     preference: ClassVar[int] = 0  # the default model is the installed one with the highest
     supports_conditions: ClassVar[bool] = False  # samples WHERE conditions itself (else: filtered)
     supports_context: ClassVar[bool] = True  # learns a child's rows jointly with its parent's columns
+    supports_encoded: ClassVar[bool] = False  # sample(..., encoded=True): string categories as dictionary arrays
     dp_mechanism: ClassVar[str | None] = None  # how a DP fit protects rows; None: no differential privacy
     dp_statistics_share: ClassVar[float | None] = None  # of a DP budget, for released column statistics
     dp_min_rows: ClassVar[int] = 0  # fewer rows: the DP fit releases nothing learned, so spends nothing

@@ -67,10 +67,11 @@ class _ColumnCodec:
         dims = [(main, forward), (self.nulls.to_normal(values, rng), self.nulls.forward(values))]
         return dims[: self.width]
 
-    def from_normal(self, scores: np.ndarray, rng: np.random.Generator) -> pa.Array:
+    def from_normal(self, scores: np.ndarray, rng: np.random.Generator, encoded: bool = False) -> pa.Array:
         mask = self.nulls.from_normal(scores[1]) if self.nulls.active else None
-        main = scores[0] if self.intervals is None else self.intervals.from_normal(scores[0])
-        return self.transform.reverse(main, rng, mask)
+        if self.intervals is None:
+            return self.transform.reverse(scores[0], rng, mask)
+        return self.transform.reverse(self.intervals.from_normal(scores[0]), rng, mask, encoded=encoded)
 
 
 class CopulaOptions(ModelOptions, PrivacyOptions):
@@ -90,6 +91,7 @@ class GaussianCopula(Synthesizer):
     dp_mechanism = "noisy column statistics + noisy correlations"
     dp_statistics_share = STATISTICS_SHARE
     dp_min_rows = 2  # fewer rows: a schema-only fit, nothing released from rows
+    supports_encoded = True
 
     def fit(self, data: pa.Table, table: Table, context: pa.Table | None = None,
             run: FitContext | None = None) -> "GaussianCopula":
@@ -135,20 +137,23 @@ class GaussianCopula(Synthesizer):
     def _width(self) -> int:
         return sum(codec.width for codec in self.codecs)
 
-    def sample(self, n: int, *, seed: int | None = None, context: pa.Table | None = None) -> pa.Table:
-        """``n`` rows; the same ``n``, seed (and context) give the same rows (blocks run on two threads)."""
+    def sample(self, n: int, *, seed: int | None = None, context: pa.Table | None = None,
+               encoded: bool = False) -> pa.Table:
+        """``n`` rows; the same ``n``, seed (and context) give the same rows (blocks run on two threads).
+        ``encoded`` (``supports_encoded``): string categories as dictionary arrays."""
         given = require_context(self.context_names, context, n)
         blocks = np.random.SeedSequence(seed).spawn(max(1, -(-n // _CHUNK_ROWS)))
         sizes = [min(_CHUNK_ROWS, n - i * _CHUNK_ROWS) for i in range(len(blocks))]
         contexts = [None if given is None else given.slice(i * _CHUNK_ROWS, size) for i, size in enumerate(sizes)]
         with ThreadPoolExecutor(_THREADS) as pool:
-            parts = list(pool.map(self._sample_block, sizes, blocks, contexts))
+            parts = list(pool.map(self._sample_block, sizes, blocks, contexts, [encoded] * len(sizes)))
         first = len(self.context_names)
         columns = self.columns[first:]
         arrays = [pa.chunked_array([p[j] for p in parts], type=parts[0][j].type) for j in range(len(columns))]
         return pa.table(arrays, names=[c.name for c in columns])
 
-    def _sample_block(self, n: int, seed: np.random.SeedSequence, context: pa.Table | None = None) -> list[pa.Array]:
+    def _sample_block(self, n: int, seed: np.random.SeedSequence, context: pa.Table | None = None,
+                      encoded: bool = False) -> list[pa.Array]:
         noise_seed, *column_seeds = seed.spawn(1 + len(self.codecs))
         noise = np.random.default_rng(noise_seed)
         first = len(self.context_names)
@@ -157,7 +162,7 @@ class GaussianCopula(Synthesizer):
         else:
             scores = self._conditional_scores(context, noise)
         starts = np.cumsum([0] + [codec.width for codec in self.codecs])
-        return [codec.from_normal(scores[a:a + codec.width], np.random.default_rng(s))
+        return [codec.from_normal(scores[a:a + codec.width], np.random.default_rng(s), encoded)
                 for codec, a, s in list(zip(self.codecs, starts, column_seeds))[first:]]
 
     def _conditional_scores(self, context: pa.Table, noise: np.random.Generator) -> np.ndarray:

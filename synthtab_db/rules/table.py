@@ -66,6 +66,13 @@ class TableRules:
         made = set(model_columns) | self.unmodelled()
         return [c.name for c in table.columns if c.name in made]
 
+    def reads(self) -> set[str]:
+        """Model columns whose sampled values ``from_model`` reads or replaces (they must come as
+        plain Arrow values, not dictionary-encoded)."""
+        derived = {s for d in self.profile.derived for s in d.sources}
+        determinants = {d for d, _ in self.mappings.values()}
+        return derived | determinants | set(self.shaped) | set(self.guarded) | {g.column for g in self.gaps}
+
     def model_columns(self, free: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(c for c in free if c not in self.unmodelled())
 

@@ -93,7 +93,9 @@ class CategoricalTransform(ColumnTransform):
         return np.where(array.is_null().to_numpy(zero_copy_only=False), -1, codes).astype(np.int64)
 
     def reverse(self, data: np.ndarray, rng: np.random.Generator | None = None,
-                nulls: np.ndarray | None = None) -> pa.Array:
+                nulls: np.ndarray | None = None, encoded: bool = False) -> pa.Array:
+        """``encoded``: string values as a dictionary array (codes + labels), no per-row copy of
+        the strings; DuckDB reads it as VARCHAR (the engine's insert path asks for it)."""
         codes = np.asarray(data, dtype=np.int64)
         missing = codes < 0 if nulls is None else (codes < 0) | nulls
         codes = np.where(missing, 0, codes)
@@ -104,7 +106,10 @@ class CategoricalTransform(ColumnTransform):
             pool = pa.concat_arrays([self.labels, extra.cast(self.labels.type)])
             index = codes.copy()
             index[rare_rows] = len(self.labels) + np.arange(rare_rows.size)
-        return pool.take(pa.array(index, mask=missing if missing.any() else None))
+        mask = missing if missing.any() else None
+        if encoded and pa.types.is_string(pool.type) and len(pool) < 2**31:
+            return pa.DictionaryArray.from_arrays(pa.array(index.astype(np.int32), mask=mask), pool)
+        return pool.take(pa.array(index, mask=mask))
 
     def _rare_values(self, n: int, rng: np.random.Generator) -> pa.Array:
         if self.options["protect_rare"] and not self.schema_only:
