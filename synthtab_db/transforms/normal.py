@@ -86,7 +86,9 @@ class CategoryIntervals:
 
     def from_normal(self, z: np.ndarray) -> np.ndarray:
         """The code whose slice contains ``Phi(z)``: exactly ``searchsorted``'s answer."""
-        z = np.asarray(z, dtype=np.float64)
+        z = np.asarray(z)
+        if z.dtype.kind != "f":
+            z = z.astype(np.float64)
         if z.size < _LOOKUP_MIN_ROWS:
             return np.searchsorted(self.thresholds, z, side="right")
         if self.thresholds.size < _LOOKUP_MIN_THRESHOLDS:
