@@ -17,8 +17,8 @@ from typing import Any, Callable
 import numpy as np
 
 from synthtab_db.privacy.accountant import PrivacyPlan
-from synthtab_db.transforms.marginals import ExactMarginal
 from synthtab_db.privacy.setup import fit_privacy
+from synthtab_db.transforms.marginals import ExactMarginal
 
 EpochHook = Callable[[dict], None]
 

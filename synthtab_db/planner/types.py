@@ -11,7 +11,6 @@ way it was read. Adding a type is one entry in ``_SCALARS``, or one handler in
 from __future__ import annotations
 
 import functools
-
 from typing import Callable, NamedTuple
 
 from sqlglot import exp
