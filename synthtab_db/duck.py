@@ -30,6 +30,11 @@ def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Non
     con.complete()
 
 
+def database_path(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The file of the connection's current database; None for an in-memory one."""
+    return first_row(con, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()")[0] or None
+
+
 def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> tuple:
     """The first row of a query, with the result read to its end (fetchone() leaves it open)."""
     rows = con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()

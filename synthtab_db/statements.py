@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlglot import exp
 
 from synthtab_db.dialect import GenerateSynthetic
-from synthtab_db.engine import memory
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import TableRef
+from synthtab_db.sizes import MEMORY_DEFAULT, MEMORY_HELP, is_memory_limit
 
 QUALITY_ROUNDS = 3  # quality rounds of GENERATE … WITH (target_quality = …) when max_rounds is not given
 
@@ -41,7 +41,7 @@ class GenerateOptions(BaseModel):
     )
     sample_batch_size: int = Field(250_000, ge=100, le=10_000_000, description="rows sampled and checked per batch")
     memory_limit: str = Field(
-        memory.DEFAULT,
+        MEMORY_DEFAULT,
         description="DuckDB's memory_limit while the statement runs (its buffer pool would otherwise keep "
         "every block written or read, up to 80% of RAM); a size like '512MB' or '4GB', or 'none' to leave "
         "DuckDB's setting alone",
@@ -57,8 +57,8 @@ class GenerateOptions(BaseModel):
     @field_validator("memory_limit")
     @classmethod
     def _memory_size(cls, value: str) -> str:
-        if not memory.is_limit(value):
-            raise ValueError(f"memory_limit is {memory.HELP}; got {value!r}")
+        if not is_memory_limit(value):
+            raise ValueError(f"memory_limit is {MEMORY_HELP}; got {value!r}")
         return value
 
     @field_validator("target_quality", mode="before")

@@ -303,7 +303,7 @@ def test_a_generate_bounds_duckdbs_buffer_pool_and_gives_the_setting_back(tmp_pa
     """DuckDB's cache kept every block written (~13 MB per million rows) up to 80% of RAM; the
     statement runs under memory_limit (default 1GB) and puts the user's setting back after,
     also when it fails."""
-    from synthtab_db.engine.memory import size_bytes  # noqa: PLC0415
+    from synthtab_db.sizes import size_bytes  # noqa: PLC0415
 
     con = synthtab_db.connect(str(tmp_path / "db.duckdb"))
     con.execute(SOURCE)
@@ -334,6 +334,7 @@ def test_a_bad_memory_limit_is_refused_naming_the_option(bad):
     con.execute(SOURCE)
     with pytest.raises(SynthError, match=r"option 'memory_limit': .*at least 64MB like '512MB'"):
         con.execute(f"GENERATE SYNTHETIC FROM src ROWS 10 INTO out USING copula WITH (memory_limit = '{bad}')")
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'out'").fetchone()[0] == 0
 
 
 def test_an_in_memory_database_keeps_its_limit():
@@ -374,7 +375,7 @@ def test_train_learns_under_the_bound_and_refuses_a_bad_one(tmp_path):
 
     con.progress = Watch()
     con.execute("TRAIN SYNTHESIZER m ON src USING tvae WITH (seed = 1, epochs = 2, memory_limit = '300MB')")
-    from synthtab_db.engine.memory import size_bytes  # noqa: PLC0415
+    from synthtab_db.sizes import size_bytes  # noqa: PLC0415
 
     assert seen and all(size_bytes(s) <= 300 * 10**6 for s in seen), seen
     assert _memory_limit(con) == before

@@ -11,13 +11,13 @@ refusal means the request was far out of reach, not borderline.
 from __future__ import annotations
 
 import os
-import re
 
 import duckdb
 
-from synthtab_db.duck import first_row
+from synthtab_db.duck import database_path, first_row
 from synthtab_db.errors import SynthError
 from synthtab_db.planner.schema import Column, Kind
+from synthtab_db.sizes import parse_size
 from synthtab_db.sqlbuild import quote, table_expr
 
 WIDTH: dict[Kind, int] = {
@@ -26,8 +26,6 @@ WIDTH: dict[Kind, int] = {
 }
 VARIABLE = 16  # a string, blob, list or JSON value when the source has none to measure
 SAMPLE = 10_000
-UNITS = {"b": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40, "kb": 10**3, "mb": 10**6, "gb": 10**9,
-         "tb": 10**12}
 
 
 def refuse_beyond_disk(con: duckdb.DuckDBPyConnection, jobs: list) -> int:
@@ -70,21 +68,13 @@ def _string_lengths(con: duckdb.DuckDBPyConnection, job) -> dict[str, int]:
 
 def free_room(con: duckdb.DuckDBPyConnection) -> tuple[int, str]:
     """Bytes the target can still take, and where (for the message)."""
-    path = first_row(con, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()")[0]
+    path = database_path(con)
     if not path:
         limit = first_row(con, "SELECT current_setting('memory_limit')")[0]
         return parse_size(limit), f"the in-memory database (memory_limit {limit})"
     folder = os.path.dirname(os.path.abspath(path))
     stats = os.statvfs(folder)
     return stats.f_bavail * stats.f_frsize, f"the disk of {folder}"
-
-
-def parse_size(text: str) -> int:
-    """DuckDB's '18.6 GiB' (or a user's '512MB') as bytes."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*", text)
-    if not match or match.group(2).lower() not in UNITS:
-        raise SynthError(f"cannot read the size {text!r}")
-    return int(float(match.group(1)) * UNITS[match.group(2).lower()])
 
 
 def _human(size: float) -> str:

@@ -25,33 +25,16 @@ from typing import Iterator
 
 import duckdb
 
-from synthtab_db.engine.disk import parse_size
-from synthtab_db.errors import SynthError
-
-OFF = ("none", "off")
-DEFAULT = "1GB"
-HELP = "a size of at least 64MB like '512MB' or '4GB', or 'none'"
-
-
-def size_bytes(text: str) -> int | None:
-    """'512MB', '1.5 GiB' -> bytes; None when ``text`` is not a size."""
-    try:
-        return parse_size(text)
-    except (SynthError, ValueError):
-        return None
-
-
-def is_limit(value: object) -> bool:
-    """What the ``memory_limit`` option accepts (``HELP``)."""
-    return isinstance(value, str) and (value.lower() in OFF or (size_bytes(value) or 0) >= 64 * 2**20)
+from synthtab_db.duck import database_path
+from synthtab_db.sizes import MEMORY_OFF, size_bytes
 
 
 @contextmanager
 def bounded_buffer_pool(con: duckdb.DuckDBPyConnection, limit: str | None) -> Iterator[None]:
     """Run the body with ``memory_limit`` at most ``limit`` ('none': leave it alone)."""
-    wanted = None if limit is None or limit.lower() in OFF else size_bytes(limit)
+    wanted = None if limit is None or limit.lower() in MEMORY_OFF else size_bytes(limit)
     current = _setting(con)
-    if wanted is None or _in_memory(con) or (size_bytes(current) or 0) <= wanted:
+    if wanted is None or database_path(con) is None or (size_bytes(current) or 0) <= wanted:
         yield
         return
     default = current == _default_setting()
@@ -69,7 +52,7 @@ def checkpoint_if_beyond(con: duckdb.DuckDBPyConnection, written: int) -> None:
     unbounded again, it peaked at 1.3 GB for 10M Adult rows (0.64 GB under 300MB).
     Smaller writes fit the bound anyway and keep their checkpoint for later.  Skipped
     when another connection's transaction is open (DuckDB refuses; the close does it)."""
-    if _in_memory(con) or written <= (size_bytes(_setting(con)) or 0):
+    if database_path(con) is None or written <= (size_bytes(_setting(con)) or 0):
         return
     try:
         con.execute("CHECKPOINT")
@@ -89,8 +72,3 @@ def _default_setting() -> str:
         return _setting(fresh)
     finally:
         fresh.close()
-
-
-def _in_memory(con: duckdb.DuckDBPyConnection) -> bool:
-    found = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-    return found is None or not found[0]

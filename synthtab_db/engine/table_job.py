@@ -112,6 +112,8 @@ class TableRun:
         self.conditions = self._conditions()
         rules = learned.rules
         self.rare = rare_values(self.con, self.job.source, rules.personal_columns()) if rules else {}
+        capped = {c.name for c in self.job.table.columns if c.type.length}
+        self.decoded = capped | (rules.reads() if rules is not None else set())  # see _plain
 
     def _conditions(self) -> dict:
         """WHERE on the model's own columns, for a model that samples conditionally (the
@@ -211,16 +213,9 @@ class TableRun:
     def _plain(self, column: str, values: pa.Array) -> pa.Array:
         """A dictionary-encoded column (``supports_encoded``) goes to DuckDB as it is, which spares
         the sampler a copy of every string; one the rules read or a length cap cuts is decoded."""
-        if not pa.types.is_dictionary(values.type) or column not in self._decoded():
+        if not pa.types.is_dictionary(values.type) or column not in self.decoded:
             return values
         return values.cast(values.type.value_type)
-
-    def _decoded(self) -> set[str]:
-        if not hasattr(self, "_decode"):
-            rules = self.learned.rules
-            capped = {c.name for c in self.job.table.columns if c.type.length}
-            self._decode = capped | (rules.reads() if rules is not None else set())
-        return self._decode
 
     def _count_malformed(self, rows: int) -> None:
         """A model that parses its own output (gpt) drops and redraws malformed rows before the

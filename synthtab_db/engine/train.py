@@ -18,6 +18,7 @@ from synthtab_db.models import auto, default_model, get_model
 from synthtab_db.planner.generate import qualified, source_table
 from synthtab_db.planner.graph import parent_ref
 from synthtab_db.privacy import budget
+from synthtab_db.sizes import MEMORY_DEFAULT, MEMORY_HELP, is_memory_limit
 from synthtab_db.sqlbuild import count_rows
 from synthtab_db.statements import TrainStatement, validate_options
 from synthtab_db.udfs.synthesizer_functions import drop_table_function, register_table_function
@@ -38,9 +39,9 @@ def run_train(con: duckdb.DuckDBPyConnection, statement: TrainStatement, progres
     model = get_model(statement.using or default_model())
     budget.require_support(model, statement.model_options)
     raw = dict(statement.model_options)
-    limit = raw.pop("memory_limit", memory.DEFAULT)  # DuckDB's, while learning (engine/memory.py)
-    if not memory.is_limit(limit):
-        raise SynthError(f"option 'memory_limit': {memory.HELP} (got {limit!r})")
+    limit = raw.pop("memory_limit", MEMORY_DEFAULT)  # DuckDB's, while learning (engine/memory.py)
+    if not is_memory_limit(limit):
+        raise SynthError(f"option 'memory_limit': {MEMORY_HELP} (got {limit!r})")
     options = _model_options(model, raw)
     refuse_unavailable(statement.model_options.get("device", "auto"))
     if store.synthesizer_exists(con, statement.name) and not statement.replace:

@@ -75,6 +75,7 @@ class CategoryIntervals:
         self.cumulative = np.concatenate([[0.0], np.cumsum(self.probabilities)])
         self.cumulative[-1] = 1.0
         self.thresholds = ndtri(self.cumulative[1:-1])
+        self._lookup: BinnedSearch | None = None  # built on the first batch big enough to pay for it
 
     def to_normal(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A seeded uniform point inside each code's slice, as a normal score; -1 -> NaN."""
@@ -93,7 +94,7 @@ class CategoryIntervals:
             return np.searchsorted(self.thresholds, z, side="right")
         if self.thresholds.size < _LOOKUP_MIN_THRESHOLDS:
             return _counted(self.thresholds, z)
-        if getattr(self, "_lookup", None) is None:
+        if self._lookup is None:
             self._lookup = BinnedSearch(self.thresholds)
         return self._lookup(z)
 
