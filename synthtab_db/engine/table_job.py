@@ -202,11 +202,9 @@ class TableRun:
         if not self.model_columns():
             return []
         malformed_before = self.model.malformed_rows
-        extra = {"encoded": True} if self.model.supports_encoded else {}
-        if self.conditions:
-            sample = self.model.sample(n, seed=seed, context=context, conditions=self.conditions, **extra)
-        else:
-            sample = self.model.sample(n, seed=seed, context=context, **extra)
+        extra = {"conditions": self.conditions} if self.conditions else {}
+        extra.update({"encoded": True} if self.model.supports_encoded else {})
+        sample = self.model.sample(n, seed=seed, context=context, **extra)
         self._count_malformed(self.model.malformed_rows - malformed_before)
         return [self._plain(c, as_array(sample.column(c))) for c in self.model_columns()]  # one chunk: no copy
 
