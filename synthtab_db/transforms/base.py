@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from synthtab_db.planner.schema import Column, Kind
 from synthtab_db.transforms.bounds import Bounds
@@ -30,9 +31,25 @@ SCHEMA_SAMPLE = 4096
 
 def as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """One contiguous Arrow array (models hand in table columns, which are chunked)."""
-    if isinstance(values, pa.ChunkedArray):
-        return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
-    return values
+    if not isinstance(values, pa.ChunkedArray):
+        return values
+    if values.num_chunks == 1:
+        return values.chunk(0)
+    if pa.types.is_dictionary(values.type) and values.num_chunks:
+        return _joined_dictionaries(values)
+    return values.combine_chunks()
+
+
+def _joined_dictionaries(values: pa.ChunkedArray) -> pa.DictionaryArray:
+    """Dictionary chunks with dictionaries of their own (a sampled block's rare values, a NULL
+    label) as one array: the dictionaries laid end to end, each chunk's codes shifted past
+    the ones before.  Arrow's own concatenation refuses a dictionary that holds a NULL, and
+    decoding would copy every string."""
+    chunks = values.chunks
+    shifts = np.cumsum([0] + [len(c.dictionary) for c in chunks])
+    index = pa.int32() if shifts[-1] < 2**31 else pa.int64()
+    codes = pa.concat_arrays([pc.add(c.indices.cast(index), pa.scalar(int(s), index)) for c, s in zip(chunks, shifts)])
+    return pa.DictionaryArray.from_arrays(codes, pa.concat_arrays([c.dictionary for c in chunks]))
 
 
 class ColumnTransform(ABC):
