@@ -359,6 +359,52 @@ def test_batches_start_small_only_when_there_are_several():
     assert _batch_sizes(5000, 1000, first_round=False) == [1000] * 5
 
 
+def test_a_last_piece_under_a_row_group_joins_the_batch_before_it():
+    from synthtab_db.engine.table_job import ROW_GROUP_ROWS, _batch_sizes  # noqa: PLC0415
+
+    for want, batch in ((1_000_000, 250_000), (1_000_000, 300_000), (600_000, 250_000), (250_001, 250_000)):
+        sizes = _batch_sizes(want, batch, first_round=True)
+        assert sum(sizes) == want and sizes[0] == batch // 8
+        assert sizes[-1] >= ROW_GROUP_ROWS and max(sizes) < batch + ROW_GROUP_ROWS
+    assert _batch_sizes(1_000_000, 300_000, first_round=True) == [37_500, 300_000, 300_000, 362_500]
+
+
+def _wal_bytes(path: Path) -> int:
+    wal = Path(f"{path}.wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_a_generate_writes_its_rows_to_the_file_not_to_the_wal(tmp_path):
+    """Batches of 300,000 for 400,000 rows would end with an INSERT of 62,500: DuckDB then logs
+    the last row groups to the WAL (5.7 MB here), and a later commit pays for a checkpoint."""
+    path = tmp_path / "db.duckdb"
+    con = synthtab_db.connect(str(path))
+    con.execute(SOURCE)
+    con.duckdb.execute("SET wal_autocheckpoint = '1GB'")
+    con.duckdb.execute("CHECKPOINT")
+    before = _wal_bytes(path)
+    con.execute("GENERATE SYNTHETIC FROM src ROWS 400000 INTO out USING copula WITH (seed = 1, sample_batch_size = 300000)")
+    assert con.execute("SELECT count(*) FROM out").fetchone()[0] == 400_000
+    assert _wal_bytes(path) - before < 1_000_000
+
+
+def test_a_batch_of_several_sampled_blocks_keeps_a_rare_bucket_and_nulls():
+    """Above 2**18 rows a copula batch comes back in blocks, each string column a dictionary
+    of its own (its block's rare values, and an empty slot where the rare bucket sits): the
+    engine joins them without decoding, and every share comes out as in the source."""
+    con = synthtab_db.connect()
+    con.execute("SELECT setseed(0.25); CREATE TABLE src AS SELECT CASE WHEN random() < 0.1 THEN NULL "
+                "WHEN random() < 0.03 THEN 'rare' || (random() * 100000)::INT "
+                "ELSE 'c' || (random() * 4)::INT END AS c, (random() * 10)::INT AS n FROM range(20000)")
+    con.execute("GENERATE SYNTHETIC FROM src ROWS 300000 INTO out USING copula WITH (seed = 1, sample_batch_size = 300000)")
+    share = ("SELECT coalesce(CASE WHEN c LIKE 'c%' THEN c END, CASE WHEN c IS NULL THEN 'null' END, 'rare') AS k, "
+             "count(*) / sum(count(*)) OVER () AS p FROM {} GROUP BY ALL")
+    source = dict(con.execute(share.format("src")).fetchall())
+    made = dict(con.execute(share.format("out")).fetchall())
+    assert made.keys() == source.keys()
+    assert all(abs(made[k] - source[k]) < 0.01 for k in source)
+
+
 def test_train_learns_under_the_bound_and_refuses_a_bad_one(tmp_path):
     con = synthtab_db.connect(str(tmp_path / "db.duckdb"))
     con.execute(SOURCE)
@@ -410,3 +456,4 @@ def test_a_sampled_copula_has_the_whole_tables_categories_null_rate_and_range():
     assert share[0] == pytest.approx(0.005, abs=0.003) and share[1] == pytest.approx(0.07, abs=0.015)
     # the outlier the sample missed is in range, at its table frequency (1 in 20,000), not the sample's 1 in 500
     assert con.execute("SELECT count(*) FROM s WHERE n > 1000").fetchone()[0] <= 6
+

@@ -432,14 +432,24 @@ def _free_round(run: TableRun, stage: Stage, state: _Progress) -> None:
             break
 
 
+#: DuckDB's rows per row group: the unit its inserts write to the file.
+ROW_GROUP_ROWS = 122_880
+
+
 def _batch_sizes(want: int, batch_size: int, first_round: bool) -> list[int]:
-    """Full batches, except that a run of several starts with an eighth of one: while the
-    first batch is sampled nothing else can run, so a small one starts the overlap sooner."""
+    """Full batches, except that a run of several starts with an eighth of one (while the
+    first batch is sampled nothing else can run, so a small one starts the overlap sooner),
+    and a last piece under a row group joins the batch before it: when a statement's last
+    INSERT is that small, DuckDB logs the row groups it ends in to the WAL instead of
+    writing them (measured: 15 MB of WAL for 1M Adult rows in batches of 300,000, then a
+    checkpoint that costs most of a second)."""
     if want <= 0:
         return []
     first = max(1, batch_size // 8) if first_round and want > batch_size else batch_size
     sizes = [min(first, want)]
     sizes += [min(batch_size, want - start) for start in range(sizes[0], want, batch_size)]
+    if len(sizes) > 1 and sizes[-1] < ROW_GROUP_ROWS <= batch_size:
+        sizes[-2:] = [sizes[-2] + sizes[-1]]
     return sizes
 
 
