@@ -457,3 +457,20 @@ def test_a_sampled_copula_has_the_whole_tables_categories_null_rate_and_range():
     # the outlier the sample missed is in range, at its table frequency (1 in 20,000), not the sample's 1 in 500
     assert con.execute("SELECT count(*) FROM s WHERE n > 1000").fetchone()[0] <= 6
 
+
+def _blas_threads() -> set[int]:
+    from threadpoolctl import threadpool_info  # noqa: PLC0415
+
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
+def test_numpys_blas_keeps_to_one_thread_while_batches_are_made_then_gets_its_own_back():
+    """OpenBLAS workers spin after each product and take the cores DuckDB's insert needs."""
+    con = synthtab_db.connect()
+    con.execute(SOURCE)
+    before = _blas_threads()
+    seen: list[set[int]] = []
+    con.progress = lambda table, done, total: seen.append(_blas_threads())
+    con.execute("GENERATE SYNTHETIC FROM src ROWS 3000 INTO out USING copula WITH (seed = 1, sample_batch_size = 1000)")
+    assert seen and all(s == {1} for s in seen)
+    assert _blas_threads() == before

@@ -27,6 +27,7 @@ from synthtab_db.engine.learn import Learned, learn_table
 from synthtab_db.engine.self_reference import insert_accepted
 from synthtab_db.engine.staging import Stage
 from synthtab_db.engine.streaming import made_ahead
+from synthtab_db.engine.threads import one_blas_thread
 from synthtab_db.errors import SynthError
 from synthtab_db.models.base import Synthesizer
 from synthtab_db.planner.roles import column_roles, fk_key_mode
@@ -319,7 +320,8 @@ def generate_table(
     run.use(learned)
     stage = _stage(con, job, run)
     total, slots = run.plan_slots()
-    rounds = _rounds(run, stage, total, slots, max_rounds, progress)
+    with one_blas_thread():
+        rounds = _rounds(run, stage, total, slots, max_rounds, progress)
     inserted = stage.inserted
     if not run.streaming:
         inserted = insert_accepted(con, job.table, job.target, run.accepted_table, run.self_null_rates, run.rng)

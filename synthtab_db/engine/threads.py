@@ -1,0 +1,25 @@
+"""numpy's BLAS keeps to one thread while batches are sampled beside DuckDB's insert.
+
+OpenBLAS starts a worker per core for every large product (a copula batch's
+``factor @ noise``) and its workers spin after each one: measured on 2 cores,
+a copula batch then costs half again the CPU time of the same work on one thread,
+time taken from the insert running beside it.  The sampler already runs two
+blocks at once and DuckDB the rest, so one BLAS thread loses nothing.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from functools import lru_cache
+
+from threadpoolctl import ThreadpoolController
+
+
+@lru_cache(maxsize=1)
+def _controller() -> ThreadpoolController:
+    return ThreadpoolController()  # scans the loaded libraries once (~2 ms)
+
+
+def one_blas_thread() -> AbstractContextManager:
+    """BLAS limited to one thread inside the block, restored after it."""
+    return _controller().limit(limits=1, user_api="blas")
