@@ -104,7 +104,7 @@ def adult_slice():
 
 
 def test_match_marginals_moves_sampled_marginals_onto_the_released_ones():
-    from synthtab_db.models.argn.private_training import match_marginals
+    from synthtab_db.models.argn.marginals import match_marginals
     from synthtab_db.models.argn.sampling import NetworkSampler
 
     network, _, _ = _network_and_batch()

@@ -458,6 +458,35 @@ def test_a_sampled_copula_has_the_whole_tables_categories_null_rate_and_range():
     assert con.execute("SELECT count(*) FROM s WHERE n > 1000").fetchone()[0] <= 6
 
 
+
+def test_a_sampled_argn_has_the_whole_tables_categories_and_null_rate():
+    """The quality default too: its tokens come from the whole table's statistics (a category
+    the 500-row sample holds too few of to keep is a token of its own), and after training its
+    heads are moved onto the table's shares."""
+    pytest.importorskip("torch")
+    con = synthtab_db.connect()
+    con.execute("""
+        SELECT setseed(0.125);
+        CREATE TABLE t AS SELECT range AS i,
+            CASE WHEN range % 200 = 7 THEN 'rare' WHEN random() < 0.6 THEN 'a' ELSE 'b' END AS kind,
+            CASE WHEN range % 100 < 7 THEN NULL ELSE random() * 100 END AS amount
+        FROM range(20000)
+    """)
+    table = read_schema(con.duckdb).table(TableRef(name="t", schema="main"))
+    options = {"seed": 1, "train_rows": 500, "epochs": 3}
+    learned = learn_table(con.duckdb, table, table.ref, {}, get_model("argn"), options)
+    encoders = dict(zip([c.name for c in learned.model.encoding.columns], learned.model.encoding.encoders))
+    from synthtab_db.engine.sample import sample_sql  # noqa: PLC0415
+
+    sampled = con.execute(f"SELECT count(*) FROM ({sample_sql('SELECT * FROM t', 500, 1)}) WHERE kind = 'rare'")
+    assert sampled.fetchone()[0] < 5  # the sample alone holds too few to keep: it would pool them
+    assert "rare" in encoders["kind"].transform.labels.to_pylist()
+    assert encoders["amount"].nulls.rate == pytest.approx(0.07, abs=1e-12)
+    con.execute("GENERATE SYNTHETIC FROM t ROWS 20000 INTO s USING argn WITH (seed = 2, train_rows = 500, epochs = 3)")
+    share = con.execute("SELECT avg((kind = 'rare')::INT), avg((amount IS NULL)::INT) FROM s").fetchone()
+    assert share[0] == pytest.approx(0.005, abs=0.003) and share[1] == pytest.approx(0.07, abs=0.015)
+
+
 def _blas_threads() -> set[int]:
     from threadpoolctl import threadpool_info  # noqa: PLC0415
 

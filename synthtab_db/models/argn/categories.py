@@ -19,6 +19,7 @@ from synthtab_db.errors import SynthError
 from synthtab_db.models.argn.restriction import Restriction, listing
 from synthtab_db.planner.schema import Column
 from synthtab_db.transforms import Bounds, CategoricalTransform, NullIndicator
+from synthtab_db.transforms.marginals import ExactMarginal
 
 
 class CategoryEncoder:
@@ -30,9 +31,12 @@ class CategoryEncoder:
         self.vocabulary = self.size + int(nulls.active)
 
     @classmethod
-    def fit(cls, values: pa.ChunkedArray, column: Column, bounds: Bounds, options: dict[str, Any]) -> "CategoryEncoder":
-        transform = CategoricalTransform(**options).fit(values, column, bounds)
-        return cls(column, transform, NullIndicator.fit(values, column))
+    def fit(cls, values: pa.ChunkedArray, column: Column, bounds: Bounds, options: dict[str, Any],
+            exact: ExactMarginal | None = None) -> "CategoryEncoder":
+        """``exact``: the whole table's categories, frequencies and NULL rate when ``values`` are a
+        sample: a category the sample missed still gets a token (engine/marginals.py)."""
+        transform = CategoricalTransform(**options).fit(values, column, bounds, exact)
+        return cls(column, transform, NullIndicator.fit(values, column, exact))
 
     @classmethod
     def from_release(cls, column: Column, release, options: dict[str, Any]) -> "CategoryEncoder":

@@ -20,6 +20,7 @@ from synthtab_db.models.argn.numbers import NumberEncoder
 from synthtab_db.models.argn.restriction import Restriction
 from synthtab_db.planner.schema import Column, Table
 from synthtab_db.transforms import QuantileTransform, column_bounds
+from synthtab_db.transforms.marginals import ExactMarginal
 
 Encoder = NumberEncoder | CategoryEncoder
 _ENCODERS = {"number": NumberEncoder, "category": CategoryEncoder}
@@ -36,13 +37,16 @@ class TableEncoding:
         self.columns, self.encoders = columns, encoders
 
     @classmethod
-    def fit(cls, data: pa.Table, table: Table, options: dict[str, Any], released: dict | None = None) -> "TableEncoding":
-        """``released``: DP column statistics by name (``privacy.columns``), used instead of the rows."""
+    def fit(cls, data: pa.Table, table: Table, options: dict[str, Any], released: dict | None = None,
+            exact: dict[str, ExactMarginal] | None = None) -> "TableEncoding":
+        """``released``: DP column statistics by name (``privacy.columns``), used instead of the rows;
+        ``exact``: the whole table's statistics of columns ``data`` holds a sample of."""
         columns = [table.column(name) for name in data.column_names]
         if released is not None:
             return cls(columns, [encoder_class(c).from_release(c, released[c.name], options) for c in columns])
-        bounds = column_bounds(table)
-        encoders = [encoder_class(c).fit(data.column(c.name), c, bounds[c.name], options) for c in columns]
+        bounds, exact = column_bounds(table), exact or {}
+        encoders = [encoder_class(c).fit(data.column(c.name), c, bounds[c.name], options, exact.get(c.name))
+                    for c in columns]
         return cls(columns, encoders)
 
     @property

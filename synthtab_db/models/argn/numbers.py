@@ -27,6 +27,7 @@ from synthtab_db.errors import SynthError
 from synthtab_db.models.argn.restriction import Restriction, listing
 from synthtab_db.planner.schema import Column, Kind
 from synthtab_db.transforms import Bounds, NullIndicator, QuantileTransform, as_array
+from synthtab_db.transforms.marginals import ExactMarginal
 
 _INSIDE = 1e-6  # draws stay this share of a bin's width away from its edges
 
@@ -46,12 +47,14 @@ class NumberEncoder:
             self.value_scores = ndtri((self.cumulative[:-1] + self.cumulative[1:]) / 2)
 
     @classmethod
-    def fit(cls, values: pa.ChunkedArray, column: Column, bounds: Bounds, options: dict[str, Any]) -> "NumberEncoder":
+    def fit(cls, values: pa.ChunkedArray, column: Column, bounds: Bounds, options: dict[str, Any],
+            exact: ExactMarginal | None = None) -> "NumberEncoder":
+        """``exact``: the whole table's NULL rate and ends (min/max) when ``values`` are a sample."""
         transform = QuantileTransform(seed=options.get("seed"), clip_extremes=options.get("clip_extremes", 0)).fit(
-            values, column, bounds)
+            values, column, bounds, exact)
         present = len(values) - values.null_count
         bins = int(np.clip(present // 20, 2, options["max_bins"]))
-        return cls(column, transform, NullIndicator.fit(values, column), _edges(transform, bins))
+        return cls(column, transform, NullIndicator.fit(values, column, exact), _edges(transform, bins))
 
     @classmethod
     def from_release(cls, column: Column, release, options: dict[str, Any]) -> "NumberEncoder":
