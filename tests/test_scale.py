@@ -459,10 +459,11 @@ def test_a_sampled_copula_has_the_whole_tables_categories_null_rate_and_range():
 
 
 
-def test_a_sampled_argn_has_the_whole_tables_categories_and_null_rate():
-    """The quality default too: its tokens come from the whole table's statistics (a category
-    the 500-row sample holds too few of to keep is a token of its own), and after training its
-    heads are moved onto the table's shares."""
+@pytest.mark.parametrize("model", ["argn", "tvae", "ctgan"])
+def test_a_sampled_neural_model_has_the_whole_tables_categories_and_null_rate(model):
+    """The quality default too: its encoding comes from the whole table's statistics (a category
+    the 500-row sample holds too few of to keep is a category of its own), and after training its
+    output layer is moved onto the table's shares."""
     pytest.importorskip("torch")
     con = synthtab_db.connect()
     con.execute("""
@@ -474,15 +475,17 @@ def test_a_sampled_argn_has_the_whole_tables_categories_and_null_rate():
     """)
     table = read_schema(con.duckdb).table(TableRef(name="t", schema="main"))
     options = {"seed": 1, "train_rows": 500, "epochs": 3}
-    learned = learn_table(con.duckdb, table, table.ref, {}, get_model("argn"), options)
-    encoders = dict(zip([c.name for c in learned.model.encoding.columns], learned.model.encoding.encoders))
+    learned = learn_table(con.duckdb, table, table.ref, {}, get_model(model), options)
+    encoding = learned.model.encoding if model == "argn" else learned.model.encoder
+    codecs = encoding.encoders if model == "argn" else encoding.codecs
+    encoders = dict(zip([c.name for c in encoding.columns], codecs))
     from synthtab_db.engine.sample import sample_sql  # noqa: PLC0415
 
     sampled = con.execute(f"SELECT count(*) FROM ({sample_sql('SELECT * FROM t', 500, 1)}) WHERE kind = 'rare'")
     assert sampled.fetchone()[0] < 5  # the sample alone holds too few to keep: it would pool them
     assert "rare" in encoders["kind"].transform.labels.to_pylist()
     assert encoders["amount"].nulls.rate == pytest.approx(0.07, abs=1e-12)
-    con.execute("GENERATE SYNTHETIC FROM t ROWS 20000 INTO s USING argn WITH (seed = 2, train_rows = 500, epochs = 3)")
+    con.execute(f"GENERATE SYNTHETIC FROM t ROWS 20000 INTO s USING {model} WITH (seed = 2, train_rows = 500, epochs = 3)")
     share = con.execute("SELECT avg((kind = 'rare')::INT), avg((amount IS NULL)::INT) FROM s").fetchone()
     assert share[0] == pytest.approx(0.005, abs=0.003) and share[1] == pytest.approx(0.07, abs=0.015)
 

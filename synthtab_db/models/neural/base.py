@@ -76,7 +76,8 @@ class NeuralSynthesizer(Synthesizer):
         if self.privacy is None:
             self.cells = None if context is None or not self.context_names else ContextCells.fit(
                 context, {c: table.column(c).type.kind in ORDERED for c in data.column_names}, own)
-            self.encoder = self.encoder_class.fit(data, table, self._transform_options(), self.settings.max_modes, rng)
+            self.encoder = self.encoder_class.fit(data, table, self._transform_options(), self.settings.max_modes, rng,
+                                                  run.marginals)
         else:
             data, units = self._private_encoding(data, table, rng, run.units)
         self.trained = data.num_rows > 0 and self.encoder.width > 0
@@ -93,6 +94,8 @@ class NeuralSynthesizer(Synthesizer):
             step = self._training_step(real, codes, rng)
             batches = steps_per_epoch(data.num_rows, self.settings.batch_size)
             self.report = run_epochs(step, batches, self.settings.epochs, self.settings.max_seconds, on_epoch)
+            if run.marginals and not self.context_names:  # a sample: onto the whole table's shares
+                self._match_marginals()
         return self
 
     def _private_encoding(self, data: pa.Table, table: Table, rng: np.random.Generator, units: np.ndarray | None):
@@ -130,7 +133,7 @@ class NeuralSynthesizer(Synthesizer):
         self._match_marginals()
         return {**report, "noise_multiplier": sampler.sigma, "sample_rate": sampler.rate}
 
-    # -- DP marginals (post-processing of the release: no row is read) ------------------
+    # -- marginals: a DP fit's released ones (post-processing, no row is read), or a sample's table's --
     def _choice_targets(self) -> list[tuple[slice, torch.Tensor]]:
         spans = [span for span in self.encoder.spans if span.kind == CHOICE]
         return [(slice(span.start, span.end),
@@ -149,7 +152,8 @@ class NeuralSynthesizer(Synthesizer):
 
     def _match_marginals(self) -> None:
         """After training, shift each softmax block's output bias until the shares sampling draws
-        (the mean softmax over fixed latent draws) match the released ones, as argn's heads do."""
+        (the mean softmax over fixed latent draws) match the encoder's: a DP fit's released ones,
+        or the whole table's when the rows were a sample (as argn's heads do)."""
         layer = self._output_layer()
         if layer is None:
             return

@@ -35,6 +35,7 @@ from synthtab_db.transforms import (
     get_transform,
     ndtri,
 )
+from synthtab_db.transforms.marginals import ExactMarginal
 
 VALUE, CHOICE = "value", "choice"
 
@@ -203,12 +204,15 @@ class TableEncoder:
 
     @classmethod
     def fit(
-        cls, data: pa.Table, table: Table, options: dict[str, Any], max_modes: int, rng: np.random.Generator
+        cls, data: pa.Table, table: Table, options: dict[str, Any], max_modes: int, rng: np.random.Generator,
+        exact: dict[str, ExactMarginal] | None = None,
     ) -> "TableEncoder":
-        """Transforms, NULL rates and modes for the columns of ``data`` (schema-only when empty)."""
-        bounds = column_bounds(table)
+        """Transforms, NULL rates and modes for the columns of ``data`` (schema-only when empty);
+        ``exact``: the whole table's statistics of columns ``data`` holds a sample of."""
+        bounds, exact = column_bounds(table), exact or {}
         columns = [table.column(name) for name in data.column_names]
-        codecs = [_fit_codec(data.column(c.name), c, bounds[c.name], options, max_modes, rng) for c in columns]
+        codecs = [_fit_codec(data.column(c.name), c, bounds[c.name], options, max_modes, rng, exact.get(c.name))
+                  for c in columns]
         return cls(columns, codecs)
 
     @classmethod
@@ -289,10 +293,11 @@ class TableEncoder:
 
 
 def _fit_codec(
-    values: pa.ChunkedArray, column: Column, bounds, options: dict[str, Any], max_modes: int, rng: np.random.Generator
+    values: pa.ChunkedArray, column: Column, bounds, options: dict[str, Any], max_modes: int, rng: np.random.Generator,
+    exact: ExactMarginal | None = None,
 ) -> _ColumnCodec:
-    transform = default_transform(column, **options).fit(values, column, bounds)
-    nulls = NullIndicator.fit(values, column)
+    transform = default_transform(column, **options).fit(values, column, bounds, exact)
+    nulls = NullIndicator.fit(values, column, exact)
     if transform.schema_only:
         return _ColumnCodec(transform, nulls)
     if transform.categorical:
