@@ -506,3 +506,16 @@ def test_numpys_blas_keeps_to_one_thread_while_batches_are_made_then_gets_its_ow
     con.execute("GENERATE SYNTHETIC FROM src ROWS 3000 INTO out USING copula WITH (seed = 1, sample_batch_size = 1000)")
     assert seen and all(s == {1} for s in seen)
     assert _blas_threads() == before
+
+
+def test_a_child_tables_slots_are_the_sorted_draws_in_four_bytes_a_row():
+    """A child table's parent per row is planned up front; planning it as ``draw_parents`` then a
+    sort shuffled 8 bytes a row only for the sort to undo it.  The chunked plan gives the same
+    parents (the shift is the first draw of the same generator), 4 bytes a row."""
+    from synthtab_db.engine import foreign_keys as fks  # noqa: PLC0415
+
+    weights = np.random.default_rng(3).gamma(0.5, size=1000)
+    n = 3 * fks._CHUNK_ROWS + 12_345  # several chunks and a partial one
+    planned = fks.parents_in_order(weights, n, np.random.default_rng(7))
+    assert planned.dtype == np.int32
+    assert np.array_equal(planned, np.sort(fks.draw_parents(weights, n, np.random.default_rng(7))))

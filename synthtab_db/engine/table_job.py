@@ -156,7 +156,7 @@ class TableRun:
         return rows.take(index)
 
     # -- how many rows, and for which parents -------------------------------------
-    def plan_slots(self) -> tuple[int, np.ndarray | None]:
+    def plan_slots(self) -> tuple[int, range | None]:
         """Rows to make and, for a child table, the row positions still to fill: each
         position has its parent (and its place in a parent's sequence) fixed up front,
         so a rejected row is regenerated for the same parent and the same time."""
@@ -168,7 +168,7 @@ class TableRun:
                                                 self._children_cap())
         if self.learned.sequence is not None:
             self.sequence_values = self.learned.sequence.values(self.parent_of_row, self.rng)
-        return self.parent_of_row.size, np.arange(self.parent_of_row.size)
+        return self.parent_of_row.size, range(self.parent_of_row.size)  # positions, made a batch at a time
 
     def _children_cap(self) -> int | None:
         """Rows one main parent can have when a key pairs the main FK with another FK."""
@@ -374,7 +374,8 @@ def _existing_tables(job: TableJob, run: TableRun) -> tuple[exp.Table, ...]:
 
 
 def _rounds(
-    run: TableRun, stage: Stage, total: int, slots: np.ndarray | None, max_rounds: int, progress: ProgressFn | None
+    run: TableRun, stage: Stage, total: int, slots: np.ndarray | range | None, max_rounds: int,
+    progress: ProgressFn | None
 ) -> int:
     state = _Progress(total=total, report=progress, name=str(run.job.target))
     while state.done < total and state.rounds < max_rounds:
@@ -407,11 +408,13 @@ class _Progress:
             self.report(self.name, self.done, self.total)
 
 
-def _slotted_round(run: TableRun, stage: Stage, pending: np.ndarray, state: _Progress) -> np.ndarray:
-    """Every pending parent slot gets a row; slots of rejected rows go round again."""
+def _slotted_round(run: TableRun, stage: Stage, pending: np.ndarray | range, state: _Progress) -> np.ndarray:
+    """Every pending parent slot gets a row; slots of rejected rows go round again (the first
+    round's are every position, a ``range``: no array as long as the table)."""
     again = []
-    for start in range(0, pending.size, run.batch_size):
+    for start in range(0, len(pending), run.batch_size):
         part = pending[start : start + run.batch_size]
+        part = np.arange(part.start, part.stop) if isinstance(part, range) else part
         result = stage.run(run.batch(part.size, part, state.offset), state.total - state.done, [SLOT])
         state.record(run, part.size, result)
         if result.failed.num_columns:
