@@ -374,17 +374,29 @@ def _wal_bytes(path: Path) -> int:
     return wal.stat().st_size if wal.exists() else 0
 
 
-def test_a_generate_writes_its_rows_to_the_file_not_to_the_wal(tmp_path):
-    """Batches of 300,000 for 400,000 rows would end with an INSERT of 62,500: DuckDB then logs
-    the last row groups to the WAL (5.7 MB here), and a later commit pays for a checkpoint."""
+CHILD_SOURCE = ("SELECT setseed(0.5); CREATE TABLE parent (id INTEGER PRIMARY KEY, region VARCHAR); "
+                "INSERT INTO parent SELECT range, 'r' || (random() * 5)::INT FROM range(20000); "
+                "CREATE TABLE src (id INTEGER, parent_id INTEGER REFERENCES parent (id), amount DOUBLE, "
+                "kind VARCHAR, t1 VARCHAR, t2 VARCHAR); INSERT INTO src SELECT range, (random() * 19999)::INT, "
+                "random() * 100, 'k' || (random() * 3)::INT, 'some text ' || (random() * 100)::INT, "
+                "'other ' || (random() * 100)::INT FROM range(60000)")
+
+
+@pytest.mark.parametrize(("source", "rows", "batch"), [(SOURCE, 400_000, 300_000), (CHILD_SOURCE, 600_000, 250_000)],
+                         ids=["table", "child table"])
+def test_a_generate_writes_its_rows_to_the_file_not_to_the_wal(tmp_path, source, rows, batch):
+    """Batches of 300,000 for 400,000 rows would end with an INSERT of 62,500 (of 250,000 for a
+    child table's 600,000, whose rows are made for their planned parents: 100,000): DuckDB then
+    logs the last row groups to the WAL (about 5 MB each here), and a later commit pays for a
+    checkpoint."""
     path = tmp_path / "db.duckdb"
     con = synthtab_db.connect(str(path))
-    con.execute(SOURCE)
+    con.execute(source)
     con.duckdb.execute("SET wal_autocheckpoint = '1GB'")
     con.duckdb.execute("CHECKPOINT")
     before = _wal_bytes(path)
-    con.execute("GENERATE SYNTHETIC FROM src ROWS 400000 INTO out USING copula WITH (seed = 1, sample_batch_size = 300000)")
-    assert con.execute("SELECT count(*) FROM out").fetchone()[0] == 400_000
+    con.execute(f"GENERATE SYNTHETIC FROM src ROWS {rows} INTO out USING copula WITH (seed = 1, sample_batch_size = {batch})")
+    assert con.execute("SELECT count(*) FROM out").fetchone()[0] == rows
     assert _wal_bytes(path) - before < 1_000_000
 
 

@@ -412,8 +412,9 @@ def _slotted_round(run: TableRun, stage: Stage, pending: np.ndarray | range, sta
     """Every pending parent slot gets a row; slots of rejected rows go round again (the first
     round's are every position, a ``range``: no array as long as the table)."""
     again = []
-    for start in range(0, len(pending), run.batch_size):
-        part = pending[start : start + run.batch_size]
+    sizes = _batch_sizes(len(pending), run.batch_size, first_round=False)
+    for start, size in zip(np.cumsum([0] + sizes[:-1]), sizes):
+        part = pending[int(start) : int(start) + size]
         part = np.arange(part.start, part.stop) if isinstance(part, range) else part
         result = stage.run(run.batch(part.size, part, state.offset), state.total - state.done, [SLOT])
         state.record(run, part.size, result)
