@@ -10,16 +10,12 @@ blocks at once and DuckDB the rest, so one BLAS thread loses nothing.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from functools import lru_cache
 
-from threadpoolctl import ThreadpoolController
-
-
-@lru_cache(maxsize=1)
-def _controller() -> ThreadpoolController:
-    return ThreadpoolController()  # scans the loaded libraries once (~2 ms)
+from threadpoolctl import threadpool_limits
 
 
 def one_blas_thread() -> AbstractContextManager:
-    """BLAS limited to one thread inside the block, restored after it."""
-    return _controller().limit(limits=1, user_api="blas")
+    """Every BLAS loaded now (numpy's, and scipy's once something imported it) limited to one
+    thread inside the block, restored after it.  The libraries are looked up on each call
+    (about 2 ms): one loaded after a first lookup would be missed."""
+    return threadpool_limits(limits=1, user_api="blas")
