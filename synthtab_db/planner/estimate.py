@@ -25,8 +25,8 @@ class ModelCost:
 
 
 COSTS: dict[str, ModelCost] = {
-    "copula": ModelCost(250_000, 200_000, 80, 60),
-    "argn": ModelCost(250, 20_000, 400, 100, fit_seconds_cap=120),
+    "copula": ModelCost(250_000, 500_000, 80, 60),
+    "argn": ModelCost(900, 20_000, 400, 100, fit_seconds_cap=120),
     "ctgan": ModelCost(400, 50_000, 600, 100, fit_seconds_cap=120),
     "tvae": ModelCost(1_000, 50_000, 400, 100, fit_seconds_cap=120),
     "gpt": ModelCost(150, 2_000, 800, 200, fit_seconds_cap=120),
