@@ -531,3 +531,20 @@ def test_a_child_tables_slots_are_the_sorted_draws_in_four_bytes_a_row():
     planned = fks.parents_in_order(weights, n, np.random.default_rng(7))
     assert planned.dtype == np.int32
     assert np.array_equal(planned, np.sort(fks.draw_parents(weights, n, np.random.default_rng(7))))
+
+
+def test_overlapping_statements_share_one_blas_limit_and_the_last_gives_it_back():
+    """Two GENERATEs at once (two proxy clients): the first to finish must not lift the other's
+    limit, and the last must not restore the limit instead of the original."""
+    import numpy  # noqa: F401, PLC0415 (its BLAS is loaded)
+
+    from synthtab_db.engine.threads import one_blas_thread  # noqa: PLC0415
+
+    before = _blas_threads()
+    first, second = one_blas_thread(), one_blas_thread()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert _blas_threads() == {1}
+    second.__exit__(None, None, None)
+    assert _blas_threads() == before

@@ -9,13 +9,34 @@ blocks at once and DuckDB the rest, so one BLAS thread loses nothing.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 from threadpoolctl import threadpool_limits
 
+_lock = threading.Lock()
+_holders = 0
+_limits = None  # the active threadpool_limits, which knows the settings to give back
 
-def one_blas_thread() -> AbstractContextManager:
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
     """Every BLAS loaded now (numpy's, and scipy's once something imported it) limited to one
-    thread inside the block, restored after it.  The libraries are looked up on each call
-    (about 2 ms): one loaded after a first lookup would be missed."""
-    return threadpool_limits(limits=1, user_api="blas")
+    thread inside the block, restored after it.  The libraries are looked up afresh by the
+    first holder (about 2 ms): one loaded after an earlier lookup would be missed.  Statements
+    running at once (the proxy's clients) share one limit, and the last to finish gives the
+    original settings back: nested limits would each restore what the other had set."""
+    global _holders, _limits
+    with _lock:
+        if _holders == 0:
+            _limits = threadpool_limits(limits=1, user_api="blas")
+        _holders += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _holders -= 1
+            if _holders == 0:
+                _limits.restore_original_limits()
+                _limits = None
