@@ -131,9 +131,9 @@ def slot_type(parents: int) -> type[np.signedinteger]:
 
 
 def parents_in_order(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``draw_parents``' systematic resampling in parent order, as a child table's slots want it:
-    the same parents, without a shuffle that sorting would undo (100M rows: 0.8 GB and seconds),
-    computed a chunk of rows at a time into one array."""
+    """Systematic resampling in parent order (``draw_parents`` shuffles it), computed a chunk of
+    rows at a time into one array: a child table's slots want it sorted, and shuffling 100M rows
+    only for a sort to undo it cost 0.8 GB and seconds."""
     out = np.zeros(n, dtype=slot_type(weights.size))
     total = weights.sum()
     if weights.size == 0 or n == 0:
@@ -150,13 +150,9 @@ def parents_in_order(weights: np.ndarray, n: int, rng: np.random.Generator) -> n
 def draw_parents(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """Systematic resampling: parent i gets floor or ceil of n * w_i / sum(w) rows, in
     random order, so children-per-parent follow the weights without multinomial noise."""
-    total = weights.sum()
     if weights.size == 0 or n == 0:
         return np.zeros(n, dtype=np.int64)
-    cumulative = np.cumsum(weights / total) if total > 0 else np.arange(1, weights.size + 1) / weights.size
-    positions = (np.arange(n) + rng.random()) / n
-    index = np.minimum(np.searchsorted(cumulative, positions, side="right"), weights.size - 1)
-    return rng.permutation(index)
+    return rng.permutation(parents_in_order(weights, n, rng))
 
 
 def draw_distinct(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:

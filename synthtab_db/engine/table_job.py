@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
+from itertools import accumulate
 from typing import Callable
 
 import duckdb
@@ -413,8 +414,8 @@ def _slotted_round(run: TableRun, stage: Stage, pending: np.ndarray | range, sta
     round's are every position, a ``range``: no array as long as the table)."""
     again = []
     sizes = _batch_sizes(len(pending), run.batch_size, first_round=False)
-    for start, size in zip(np.cumsum([0] + sizes[:-1]), sizes):
-        part = pending[int(start) : int(start) + size]
+    for start, size in zip(accumulate(sizes[:-1], initial=0), sizes):
+        part = pending[start : start + size]
         part = np.arange(part.start, part.stop) if isinstance(part, range) else part
         result = stage.run(run.batch(part.size, part, state.offset), state.total - state.done, [SLOT])
         state.record(run, part.size, result)

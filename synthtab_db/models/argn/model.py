@@ -92,20 +92,19 @@ class ArgnSynthesizer(Synthesizer):
         data, self._units = bounded(run.units, data, self.privacy, self.settings.max_rows_per_parent, self._seed())
         released = None if self.privacy is None else release_columns(
             data, table, self._transform_options(), self.privacy, np.random.default_rng(noise_seed(self.settings)))
-        exact = None if released is not None else run.marginals
-        self.encoding = TableEncoding.fit(data, table, self._transform_options(), released, exact)
+        self.encoding = TableEncoding.fit(data, table, self._transform_options(), released, run.marginals)
         self.order = fixed_order(len(self.encoding.columns))
         self.network, self.fit_report = None, Fit()
         if data.num_rows and self.encoding.columns:
             tokens = self.encoding.encode(data, np.random.default_rng(self._seed()))
-            self.network = self._train(tokens, device, to_whole_table=bool(exact))
+            self.network = self._train(tokens, device, to_whole_table=bool(run.marginals))
         return self
 
     def _train(self, tokens: np.ndarray, device: torch.device, to_whole_table: bool = False) -> ArgnNetwork:
-        """``to_whole_table``: the rows are a sample, and the encoding holds the whole table's
+        """Weights, dropout and batches all seeded, without touching torch's global random state.
+        ``to_whole_table``: the rows are a sample and the encoding holds the whole table's
         marginals; the trained heads are moved onto them (a category the sample missed, the
         table's NULL rate), as a DP fit's are moved onto the released ones."""
-        """Weights, dropout and batches all seeded, without touching torch's global random state."""
         with cpu_threads(device), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(self._seed())
             settings = self._fit_settings()
